@@ -1,0 +1,2 @@
+/* article.c - placeholder until written */
+extern int np_placeholder_article;

@@ -1,0 +1,2 @@
+/* article_text.c - placeholder until written */
+extern int np_placeholder_article_text;

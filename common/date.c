@@ -1,0 +1,2 @@
+/* date.c - placeholder until written */
+extern int np_placeholder_date;

@@ -1,0 +1,2 @@
+/* db.c - placeholder until written */
+extern int np_placeholder_db;

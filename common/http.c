@@ -1,0 +1,2 @@
+/* http.c - placeholder until written */
+extern int np_placeholder_http;

@@ -1,0 +1,2 @@
+/* msg.c - placeholder until written */
+extern int np_placeholder_msg;

@@ -1,0 +1,2 @@
+/* url.c - placeholder until written */
+extern int np_placeholder_url;

@@ -1,0 +1,2 @@
+/* zsock.c - placeholder until written */
+extern int np_placeholder_zsock;

@@ -1,0 +1,19 @@
+/* hash.h - content hashes (BLAKE2b from libsodium) as hex strings */
+#ifndef NP_HASH_H
+#define NP_HASH_H
+
+#include <stddef.h>
+
+/* Hex length of np_hash_hex()'s output, without the NUL. */
+#define NP_HASH_HEX_LEN 32
+
+/*
+ * Writes the 128-bit BLAKE2b digest of data[0..len) as 32 lower-case hex digits and a NUL into
+ * out (which needs NP_HASH_HEX_LEN + 1 bytes). Thread-safe.
+ */
+void np_hash_hex(const void *data, size_t len, char *out);
+
+/* A fast 64-bit hash (not cryptographic) for in-memory tables. */
+unsigned long long np_hash64(const void *data, size_t len);
+
+#endif /* NP_HASH_H */

@@ -1,0 +1,2 @@
+/* classify.c - placeholder until written */
+extern int np_placeholder_classify;

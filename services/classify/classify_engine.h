@@ -1,0 +1,55 @@
+/* classify_engine.h - the rules classifier: taxonomy in, tags/entities/region out
+ *
+ * The engine is built once from a taxonomy file and then only read; classify_engine_run() is
+ * what the worker calls per article. See classify_engine.c for the design.
+ */
+#ifndef CLASSIFY_ENGINE_H
+#define CLASSIFY_ENGINE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "np/article.h"
+#include "np/err.h"
+
+struct classify_engine;
+
+/* What a loaded taxonomy holds, for `newspipe-classify --check`. */
+struct classify_engine_stats {
+    size_t tags;
+    size_t entities;
+    size_t phrases;  /* distinct phrases compiled into the matcher */
+    size_t states;   /* matcher states */
+};
+
+/*
+ * Loads and validates a taxonomy file and compiles its matcher. Returns a new engine
+ * (classify_engine_destroy()) or NULL; on NULL err names the JSON path of the offending element
+ * in err->field (e.g. "$.tags[3].any[2].weight") and why in err->msg.
+ */
+struct classify_engine *classify_engine_load(const char *path, struct np_err *err);
+
+/* The same from a JSON document held in memory (tests, fuzzing). */
+struct classify_engine *classify_engine_load_json(const char *text, size_t len,
+                                                  struct np_err *err);
+
+/*
+ * Classifies one article. On success stores in *out a new JSON object (json_decref()):
+ *   {"tags": [{"name", "score", "classifier": "rules",
+ *              "evidence": [{"phrase", "field", "count", "offset"}]}],
+ *    "entities": [{"name", "kind", "mentions"}],
+ *    "region": "Europe" | "Global" | null,
+ *    "classifier": "rules/<taxonomy version>"}
+ * and returns 0; NP_ENOMEM otherwise. Not thread-safe on one engine (it keeps scratch
+ * buffers); use one engine per thread.
+ */
+int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out);
+
+/* Fills *st with counts of the loaded taxonomy. */
+void classify_engine_stats(const struct classify_engine *e, struct classify_engine_stats *st);
+
+/* Frees the engine and sets *ep to NULL. Accepts NULL. */
+void classify_engine_destroy(struct classify_engine **ep);
+
+#endif /* CLASSIFY_ENGINE_H */

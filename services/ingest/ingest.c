@@ -1,0 +1,2 @@
+/* ingest.c - placeholder until written */
+extern int np_placeholder_ingest;

@@ -1,0 +1,2 @@
+/* push.c - placeholder until written */
+extern int np_placeholder_push;

@@ -1,0 +1,2 @@
+/* store.c - placeholder until written */
+extern int np_placeholder_store;
