@@ -89,8 +89,9 @@ static int set_value(const struct np_setting *s, const char *origin, const char 
             errno = 0;
             l = strtol(v, &end, 10);
             if (errno != 0 || end == v || *end != '\0' || l < s->min || l > s->max) {
-                fprintf(stderr, "invalid value \"%s\" for %s: expected an integer from %ld to %ld\n",
-                        v, origin, s->min, s->max);
+                fprintf(stderr,
+                        "invalid value \"%s\" for %s: expected an integer from %ld to %ld\n", v,
+                        origin, s->min, s->max);
                 return NP_EINVAL;
             }
             *(long *)(void *)slot = l;
@@ -124,8 +125,8 @@ static void print_help(const struct np_setting *table, size_t n, const char *ser
     printf("  %-26s %s\n", "--help", "print this help and exit");
 }
 
-static const struct np_setting *find_flag(const struct np_setting *table, size_t n,
-                                          const char *arg, size_t len)
+static const struct np_setting *find_flag(const struct np_setting *table, size_t n, const char *arg,
+                                          size_t len)
 {
     char flag[NAME_MAX_LEN];
 
@@ -164,8 +165,8 @@ static int load_env(const struct np_setting *table, size_t n, const char *servic
     return 0;
 }
 
-int np_config_load(const struct np_setting *table, size_t n, const char *service,
-                   const char *usage, void *cfg, int argc, char **argv, int *npos)
+int np_config_load(const struct np_setting *table, size_t n, const char *service, const char *usage,
+                   void *cfg, int argc, char **argv, int *npos)
 {
     int pos = 0;
     int rc = load_env(table, n, service, cfg);
@@ -201,8 +202,8 @@ int np_config_load(const struct np_setting *table, size_t n, const char *service
         }
         if (eq != NULL) {
             value = eq + 1;
-        } else if (s->type == NP_SET_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
-            value = "true";
+        } else if (s->type == NP_SET_BOOL) {
+            value = "true"; /* a bare boolean flag never takes the next argument */
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
@@ -265,7 +266,7 @@ void np_config_print_markdown(const struct np_setting *table, size_t n, const ch
     for (size_t i = 0; i < n; i++) {
         flag_name(&table[i], flag, sizeof(flag));
         env_name(&table[i], service, env, sizeof(env));
-        printf("| `%s` | `%s` | `%s` | %s |\n", flag, env,
-               table[i].def != NULL ? table[i].def : "", table[i].help);
+        printf("| `%s` | `%s` | `%s` | %s |\n", flag, env, table[i].def != NULL ? table[i].def : "",
+               table[i].help);
     }
 }

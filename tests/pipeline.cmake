@@ -1,1 +1,12 @@
-# tests of area pipeline
+# The envelope, settings, ingest's journal and dedupe set, the push tool's text reader, and the
+# pipeline end to end (three real binaries and a real PostgreSQL).
+np_add_test(test_msg SOURCES unit/test_msg.c LIBS np_common LABELS unit)
+np_add_test(test_config SOURCES unit/test_config.c LIBS np_common LABELS unit)
+np_add_test(test_journal SOURCES unit/test_journal.c LIBS ingest_core LABELS unit)
+np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)
+np_add_test(test_push_text SOURCES unit/test_push_text.c LIBS push_core LABELS unit)
+
+np_add_test(test_pipeline SOURCES integration/test_pipeline.c
+  LIBS push_core PostgreSQL::PostgreSQL PkgConfig::ZMQ
+  LABELS integration FIXTURES pg TIMEOUT 300
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)

@@ -32,7 +32,7 @@ struct np_setting {
 
 /*
  * Fills cfg from the table: defaults, then environment variables, then flags (argv). Flags take
- * "--name value" or "--name=value"; argv entries that are not flags are left as positional
+ * "--name value" or "--name=value"; a boolean flag alone means true ("--name=false" to unset); argv entries that are not flags are left as positional
  * arguments: their count goes to *npos and they are moved to argv[1..npos] (npos may be NULL,
  * then positional arguments are an error). On a bad value or unknown flag prints a message
  * naming the setting on stderr and returns NP_EINVAL (the caller exits with status 2).

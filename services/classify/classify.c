@@ -1,2 +1,301 @@
-/* classify.c - placeholder until written */
-extern int np_placeholder_classify;
+/* classify.c - the classify worker: tag articles between ingest and store
+ *
+ * Stateless: it connects to ingest's PUSH and to store's PULL, so any number of workers can
+ * run side by side. Per message it decodes the envelope, parses the article frame once, runs
+ * the rules engine, adds tags, entities, region, classifier and classified_at to the envelope,
+ * and sends the new envelope with the ORIGINAL article frame (the same zmq_msg_t, no copy, no
+ * re-serialisation). "rejected" messages pass through untouched.
+ *
+ * A message it cannot read is never dropped silently and never stops the worker: when the
+ * envelope is readable but the article is not, the message goes on as "rejected" (stage
+ * classify) with its origin and seq, so store records it and ingest gets its ack; when the
+ * envelope itself is garbled, it goes on as "rejected" with an empty origin, which store
+ * records without acking (ingest will redeliver the intact original, if there was one).
+ *
+ * When store pushes back, the send blocks (up to a second at a time, re-checking the stop
+ * flag): classify holds one message at most, and ZeroMQ's high-water marks do the rest. On
+ * SIGTERM a message in hand is dropped; ingest redelivers it.
+ */
+#include "classify.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+#include <jansson.h>
+
+#include "classify_engine.h"
+#include "np/article.h"
+#include "np/log.h"
+#include "np/msg.h"
+#include "np/zsock.h"
+
+#define OPT(field) offsetof(struct classify_config, field)
+
+static const struct np_setting settings[] = {
+    { "input", NP_SET_STRING, "tcp://127.0.0.1:5557", "ingest's forward endpoints (connect)",
+      OPT(input), 0, 0, false, NULL },
+    { "output", NP_SET_STRING, "tcp://127.0.0.1:5559", "store's endpoints (connect)",
+      OPT(output), 0, 0, false, NULL },
+    { "taxonomy", NP_SET_STRING, "config/taxonomy.json", "taxonomy file (reloaded on SIGHUP)",
+      OPT(taxonomy), 0, 0, false, NULL },
+    { "hwm", NP_SET_INT, "1000", "ZeroMQ high-water mark of both sockets", OPT(hwm), 1, 1000000,
+      false, NULL },
+    { "metrics_port", NP_SET_INT, "9102", "HTTP port for /metrics, /healthz, /readyz (0: off)",
+      OPT(metrics_port), 0, 65535, false, NULL },
+    { "metrics_bind", NP_SET_STRING, "0.0.0.0", "address the HTTP endpoint listens on",
+      OPT(metrics_bind), 0, 0, false, NULL },
+    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0,
+      false, NULL },
+};
+
+const struct np_setting *classify_settings(size_t *n)
+{
+    *n = sizeof(settings) / sizeof(settings[0]);
+    return settings;
+}
+
+struct classify {
+    const struct classify_config *cfg;
+    struct classify_engine *engine;
+    void *ctx;
+    void *in;
+    void *out;
+    volatile sig_atomic_t *stop;
+    uint64_t n_tagged, n_rejected, n_passed;
+};
+
+/*
+ * Sends frame 1 (env, copied) and frame 2 (payload: a zmq_msg_t, sent without copying).
+ * Blocks while store pushes back, re-checking the stop flag every second. Returns 0,
+ * NP_ESHUTDOWN (stop requested or context terminated) or NP_EIO.
+ */
+static int send_pair(struct classify *c, const void *env, size_t env_len, zmq_msg_t *payload)
+{
+    for (;;) {
+        int e = 0;
+
+        if (zmq_send(c->out, env, env_len, ZMQ_SNDMORE) >= 0) {
+            /* ZeroMQ queues the rest of a multipart message once the first part is in. */
+            return zmq_msg_send(payload, c->out, 0) >= 0 ? 0 : NP_EIO;
+        }
+        e = zmq_errno();
+        if (e == ETERM) {
+            return NP_ESHUTDOWN;
+        }
+        if (e != EAGAIN && e != EINTR) {
+            np_log_error("could not send to store: %s", zmq_strerror(e));
+            return NP_EIO;
+        }
+        if (*c->stop) {
+            return NP_ESHUTDOWN;
+        }
+    }
+}
+
+/* Forwards a message that cannot be classified as "rejected" by stage classify. origin and
+ * seq come from env when it was readable; payload (the raw bytes) goes on unchanged. */
+static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_msg_t *payload,
+                         const struct np_err *why)
+{
+    static const struct np_origin unknown = { "", "" };
+    struct np_origin origin = unknown;
+    struct np_envelope rej = { 0 };
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    if (env != NULL && env->root != NULL) {
+        origin.id = env->origin_id;
+        origin.ack = env->origin_ack;
+    }
+    c->n_rejected++;
+    np_log_warn("passing on unreadable message as rejected: %s seq=%" PRIu64, why->msg,
+                env != NULL ? env->seq : 0);
+    if (np_msg_new_rejected(&rej, env != NULL ? env->seq : 0, &origin, np_now_us(), "classify",
+                            "pipeline", why) != 0 ||
+        np_msg_encode(&rej, &buf, &len) != 0) {
+        np_msg_cleanup(&rej);
+        return NP_ENOMEM;
+    }
+    rc = send_pair(c, buf, len, payload);
+    free(buf);
+    np_msg_cleanup(&rej);
+    return rc;
+}
+
+/* Classifies one article message; env is decoded, payload is the article frame. */
+static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg_t *payload)
+{
+    struct np_err why = { 0 };
+    json_error_t jerr;
+    json_t *doc = NULL;
+    json_t *result = NULL;
+    struct np_article *a = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    char when[40];
+    int rc = 0;
+
+    doc = json_loadb(zmq_msg_data(payload), zmq_msg_size(payload), 0, &jerr);
+    if (doc == NULL) {
+        np_err_set(&why, NP_EPARSE, "article", "invalid JSON: %s", jerr.text);
+        rc = pass_rejected(c, env, payload, &why);
+        goto out;
+    }
+    rc = np_article_from_json(doc, &a, &why);
+    if (rc == 0 && strcmp(a->id, env->id) != 0) {
+        rc = np_err_set(&why, NP_EINVAL, "id", "article id does not match the envelope");
+    }
+    if (rc != 0) {
+        rc = pass_rejected(c, env, payload, &why);
+        goto out;
+    }
+    rc = classify_engine_run(c->engine, a, &result);
+    if (rc != 0) {
+        goto out;
+    }
+    np_date_format(np_now_us(), when, sizeof(when));
+    json_object_set_new(result, "classified_at", json_string(when));
+    if (json_object_update(env->root, result) != 0 || np_msg_encode(env, &buf, &len) != 0) {
+        rc = NP_ENOMEM;
+        goto out;
+    }
+    np_log_debug("tagged article_id=%s seq=%" PRIu64 " tags=%zu", env->id, env->seq,
+                 json_array_size(json_object_get(result, "tags")));
+    c->n_tagged++;
+    rc = send_pair(c, buf, len, payload);
+out:
+    free(buf);
+    json_decref(result);
+    json_decref(doc);
+    np_article_destroy(&a);
+    return rc;
+}
+
+static int handle(struct classify *c)
+{
+    struct np_frames f;
+    struct np_envelope env = { 0 };
+    struct np_err why = { 0 };
+    zmq_msg_t empty;
+    int rc = np_zsock_recv(c->in, &f, ZMQ_DONTWAIT);
+
+    if (rc != 0) {
+        return rc;
+    }
+    zmq_msg_init(&empty);
+    if (f.total != 2) {
+        np_err_set(&why, NP_EPARSE, "message", "expected 2 frames, got %zu", f.total);
+        rc = pass_rejected(c, NULL, f.n >= 2 ? &f.frame[1] : &empty, &why);
+    } else if (np_msg_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &env, &why) != 0) {
+        rc = pass_rejected(c, NULL, &f.frame[1], &why);
+    } else if (env.kind == NP_MSG_REJECTED) {
+        c->n_passed++;
+        rc = send_pair(c, np_frame_data(&f, 0), np_frame_size(&f, 0), &f.frame[1]);
+    } else {
+        rc = classify_article(c, &env, &f.frame[1]);
+    }
+    np_msg_cleanup(&env);
+    zmq_msg_close(&empty);
+    np_frames_close(&f);
+    return rc;
+}
+
+static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
+{
+    struct np_err err = { 0 };
+    struct classify_engine *fresh = NULL;
+    struct classify_engine_stats st;
+
+    if (!*reload) {
+        return;
+    }
+    *reload = 0;
+    fresh = classify_engine_load(c->cfg->taxonomy, &err);
+    if (fresh == NULL) {
+        np_log_error("could not reload taxonomy, keeping the previous one: %s path=\"%s\" at=%s",
+                     err.msg, c->cfg->taxonomy, err.field);
+        return;
+    }
+    classify_engine_destroy(&c->engine);
+    c->engine = fresh;
+    classify_engine_stats(c->engine, &st);
+    np_log_info("taxonomy reloaded path=\"%s\" tags=%zu entities=%zu phrases=%zu",
+                c->cfg->taxonomy, st.tags, st.entities, st.phrases);
+}
+
+static int classify_open(struct classify *c)
+{
+    struct np_zsock_opts opts = { .sndhwm = (int)c->cfg->hwm,
+                                  .rcvhwm = (int)c->cfg->hwm,
+                                  .sndtimeo_ms = 1000 };
+    struct np_err err = { 0 };
+    struct classify_engine_stats st;
+
+    c->engine = classify_engine_load(c->cfg->taxonomy, &err);
+    if (c->engine == NULL) {
+        np_log_error("cannot load taxonomy: %s path=\"%s\" at=%s", err.msg, c->cfg->taxonomy,
+                     err.field);
+        return NP_EINVAL;
+    }
+    classify_engine_stats(c->engine, &st);
+    np_log_info("taxonomy loaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
+                st.tags, st.entities, st.phrases);
+    c->ctx = zmq_ctx_new();
+    if (c->ctx == NULL) {
+        return NP_EIO;
+    }
+    c->in = np_zsock_open(c->ctx, ZMQ_PULL, c->cfg->input, false, &opts, &err);
+    if (c->in != NULL) {
+        c->out = np_zsock_open(c->ctx, ZMQ_PUSH, c->cfg->output, false, &opts, &err);
+    }
+    if (c->out == NULL) {
+        np_log_error("cannot open sockets: %s", err.msg);
+        return NP_EIO;
+    }
+    return 0;
+}
+
+int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
+                 volatile sig_atomic_t *reload)
+{
+    struct classify c = { .cfg = cfg, .stop = stop };
+    int rc = classify_open(&c);
+
+    if (rc == 0) {
+        np_log_info("ready input=%s output=%s", cfg->input, cfg->output);
+    }
+    while (rc == 0 && !*stop) {
+        zmq_pollitem_t item = { c.in, 0, ZMQ_POLLIN, 0 };
+        int n = zmq_poll(&item, 1, 200);
+
+        maybe_reload(&c, reload);
+        if (n < 0) {
+            rc = zmq_errno() == EINTR ? 0 : NP_EIO;
+            continue;
+        }
+        for (int i = 0; rc == 0 && n > 0 && i < 256 && !*stop; i++) {
+            rc = handle(&c);
+            if (rc == NP_ETRANSIENT) {
+                rc = 0;
+                break;
+            }
+        }
+    }
+    if (rc == NP_ESHUTDOWN) {
+        rc = 0;
+    }
+    np_log_info("stopped tagged=%" PRIu64 " rejected=%" PRIu64 " passed=%" PRIu64, c.n_tagged,
+                c.n_rejected, c.n_passed);
+    np_zsock_close(&c.in);
+    np_zsock_close(&c.out);
+    if (c.ctx != NULL) {
+        zmq_ctx_term(c.ctx);
+    }
+    classify_engine_destroy(&c.engine);
+    return rc;
+}

@@ -1,2 +1,905 @@
-/* ingest.c - placeholder until written */
-extern int np_placeholder_ingest;
+/* ingest.c - the ingest worker: validate, journal, forward, redeliver
+ *
+ * Clients push articles to a PULL socket (fire and forget) or a ROUTER socket (one JSON reply
+ * per message). Each message is parsed and normalised once (np_article_parse), given its seq,
+ * appended to the journal, and, once the journal is synced, answered and forwarded to classify
+ * as two frames: the envelope and the canonical article JSON. Input that is refused is
+ * journaled and forwarded too, as a "rejected" envelope with the raw bytes, so it lands in
+ * rejected_messages: nothing pushed disappears silently. A ROUTER client also gets the reason.
+ *
+ * The unacknowledged window is a ring indexed by seq. store acks the seqs it committed; a slot
+ * not acked within redeliver_ms is read back from the journal and sent again, with the timeout
+ * doubling up to redeliver_max_ms. When the window (newest seq - oldest unacked seq) reaches
+ * max_inflight, ingest stops polling its client sockets: ZeroMQ's high-water marks then push
+ * back on clients, and memory stays bounded whatever classify, store or PostgreSQL do.
+ *
+ * Group commit: the journal is synced when sync_records messages or 8 MiB are pending or the
+ * oldest pending message has waited sync_ms, whichever comes first. Replies "accepted" and
+ * forwarding wait for that sync; "rejected" and "duplicate" replies go out at once.
+ *
+ * Message size: client sockets set ZMQ_MAXMSGSIZE to twice NP_ARTICLE_MAX, not NP_ARTICLE_MAX
+ * as DESIGN.md says. libzmq answers an oversized message by dropping the connection, which tells
+ * the client nothing; between the two limits ingest reads the message and rejects it with a
+ * reason. Beyond twice the limit the connection is dropped, which still bounds memory.
+ *
+ * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids); an id
+ * that has left the set, or that arrives after a restart, is accepted again and store's
+ * ON CONFLICT keeps the one row.
+ */
+#include "ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+#include <jansson.h>
+
+#include "ingest_dedupe.h"
+#include "ingest_journal.h"
+#include "np/article.h"
+#include "np/http.h"
+#include "np/log.h"
+#include "np/metrics.h"
+#include "np/msg.h"
+#include "np/zsock.h"
+
+#define PENDING_BYTES_MAX (8U * 1024 * 1024)
+#define BURST_MAX         256  /* client messages read per loop turn */
+#define SCAN_EVERY_MS     50   /* how often the window is scanned for redelivery */
+#define ADDR_FRAMES_MAX   (NP_FRAMES_MAX - 1)
+
+#define OPT(field) offsetof(struct ingest_config, field)
+
+static const struct np_setting settings[] = {
+    { "pull", NP_SET_STRING, "tcp://*:5555", "PULL endpoints for fire-and-forget clients",
+      OPT(pull), 0, 0, false, NULL },
+    { "router", NP_SET_STRING, "tcp://*:5556", "ROUTER endpoints for clients that want replies",
+      OPT(router), 0, 0, false, NULL },
+    { "forward", NP_SET_STRING, "tcp://*:5557", "PUSH endpoints classify workers connect to",
+      OPT(forward), 0, 0, false, NULL },
+    { "ack", NP_SET_STRING, "tcp://*:5558", "PULL endpoints store sends acks to", OPT(ack), 0, 0,
+      false, NULL },
+    { "ack_advertise", NP_SET_STRING, NULL,
+      "ack endpoint as store dials it (default: the ack endpoint, * -> 127.0.0.1)",
+      OPT(ack_advertise), 0, 0, false, NULL },
+    { "journal_dir", NP_SET_STRING, "./newspipe-journal", "journal folder (keep it on a volume)",
+      OPT(journal_dir), 0, 0, false, NULL },
+    { "max_inflight", NP_SET_INT, "20000", "unacknowledged articles before intake pauses",
+      OPT(max_inflight), 16, 10000000, false, NULL },
+    { "sync_records", NP_SET_INT, "512", "journal sync after this many messages",
+      OPT(sync_records), 1, 1000000, false, NULL },
+    { "sync_ms", NP_SET_INT, "5", "journal sync after this many milliseconds", OPT(sync_ms), 0,
+      10000, false, NULL },
+    { "redeliver_ms", NP_SET_INT, "10000", "resend an unacknowledged article after (ms)",
+      OPT(redeliver_ms), 100, 3600000, false, NULL },
+    { "redeliver_max_ms", NP_SET_INT, "120000", "cap of the doubling redelivery timeout (ms)",
+      OPT(redeliver_max_ms), 100, 86400000, false, NULL },
+    { "segment_mb", NP_SET_INT, "64", "journal segment size (MiB)", OPT(segment_mb), 1, 4096,
+      false, NULL },
+    { "shutdown_ms", NP_SET_INT, "5000", "on SIGTERM, wait this long for outstanding acks",
+      OPT(shutdown_ms), 0, 600000, false, NULL },
+    { "dedupe_ids", NP_SET_INT, "200000", "recent ids remembered to answer \"duplicate\"",
+      OPT(dedupe_ids), 0, 10000000, false, NULL },
+    { "hwm", NP_SET_INT, "1000", "ZeroMQ high-water mark of every socket", OPT(hwm), 1, 1000000,
+      false, NULL },
+    { "metrics_port", NP_SET_INT, "9101", "HTTP port for /metrics, /healthz, /readyz (0: off)",
+      OPT(metrics_port), 0, 65535, false, NULL },
+    { "metrics_bind", NP_SET_STRING, "0.0.0.0", "address the HTTP endpoint listens on",
+      OPT(metrics_bind), 0, 0, false, NULL },
+    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0,
+      false, NULL },
+};
+
+const struct np_setting *ingest_settings(size_t *n)
+{
+    *n = sizeof(settings) / sizeof(settings[0]);
+    return settings;
+}
+
+enum slot_state {
+    SLOT_FREE = 0,
+    SLOT_UNSENT, /* journaled, not yet handed to ZeroMQ */
+    SLOT_SENT,   /* handed over; waiting for the ack until due_ms */
+};
+
+/* One unacknowledged message. */
+struct slot {
+    uint64_t seq;
+    struct ingest_jpos pos;
+    int64_t due_ms;
+    uint32_t attempts;
+    uint8_t state;
+};
+
+/* A message journaled but not yet synced: sent and answered after the sync. */
+struct pending {
+    uint64_t seq;
+    char *env; /* owned */
+    size_t env_len;
+    char *payload; /* owned */
+    size_t payload_len;
+    char *reply; /* owned reply JSON for a ROUTER client, or NULL */
+    size_t reply_len;
+    zmq_msg_t addr[ADDR_FRAMES_MAX]; /* the client's address frames, with the delimiter */
+    size_t naddr;
+};
+
+struct ingest {
+    const struct ingest_config *cfg;
+    void *ctx;
+    void *pull;
+    void *router;
+    void *forward;
+    void *ack;
+    struct np_origin origin;
+    char ack_endpoint[256];
+    struct ingest_journal *journal;
+    struct ingest_dedupe *dedupe;
+
+    struct slot *ring; /* owned; capacity is a power of two >= the window */
+    uint64_t mask;
+    uint64_t oldest; /* lowest seq that may still be unacknowledged */
+    uint64_t next_seq;
+    size_t inflight;
+
+    struct pending *pend; /* owned, sync_records entries */
+    size_t npend;
+    size_t pend_bytes;
+    int64_t pend_since_ms;
+    int64_t next_scan_ms;
+
+    struct np_metrics *metrics;
+    struct np_http *http;
+    struct np_counter *received[2]; /* pull, router */
+    struct np_counter *accepted;
+    struct np_counter *duplicate;
+    struct np_counter *acked;
+    struct np_counter *redelivered;
+    struct np_counter *syncs;
+    struct np_gauge *inflight_g;
+    struct np_gauge *journal_bytes;
+    struct np_histogram *sync_seconds;
+};
+
+static struct np_counter *rejected_counter(struct ingest *in, const char *field);
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct slot *slot_of(struct ingest *in, uint64_t seq)
+{
+    return &in->ring[seq & in->mask];
+}
+
+static uint64_t window(const struct ingest *in)
+{
+    return in->next_seq - in->oldest;
+}
+
+/* Replay callback: every record recovered from the journal is outstanding again. */
+static int replay_one(void *ctx, uint64_t seq, const struct ingest_jpos *pos)
+{
+    struct ingest *in = ctx;
+    struct slot *s = NULL;
+
+    if (in->oldest == 0) {
+        in->oldest = seq;
+    }
+    if (seq - in->oldest > in->mask) {
+        np_log_error("journal holds more outstanding records than the window allows: raise "
+                     "max_inflight seq=%" PRIu64 " oldest=%" PRIu64,
+                     seq, in->oldest);
+        return NP_EINVAL;
+    }
+    s = slot_of(in, seq);
+    *s = (struct slot){ .seq = seq, .pos = *pos, .due_ms = 0, .state = SLOT_UNSENT };
+    in->inflight++;
+    return 0;
+}
+
+static int alloc_ring(struct ingest *in, uint64_t need)
+{
+    uint64_t cap = 1024;
+
+    while (cap < need) {
+        cap *= 2;
+    }
+    in->ring = calloc(cap, sizeof(*in->ring));
+    if (in->ring == NULL) {
+        return NP_ENOMEM;
+    }
+    in->mask = cap - 1;
+    return 0;
+}
+
+/* The ack endpoint store must dial: explicit, or the bound one with * made loopback. */
+static void derive_advertise(struct ingest *in)
+{
+    char bound[256] = "";
+    const char *star = NULL;
+
+    if (in->cfg->ack_advertise != NULL && in->cfg->ack_advertise[0] != '\0') {
+        snprintf(in->ack_endpoint, sizeof(in->ack_endpoint), "%s", in->cfg->ack_advertise);
+        return;
+    }
+    if (np_zsock_last_endpoint(in->ack, bound, sizeof(bound)) != 0) {
+        snprintf(bound, sizeof(bound), "%s", in->cfg->ack);
+    }
+    star = strstr(bound, "://0.0.0.0:");
+    if (star != NULL) {
+        snprintf(in->ack_endpoint, sizeof(in->ack_endpoint), "%.*s://127.0.0.1:%s",
+                 (int)(star - bound), bound, star + strlen("://0.0.0.0:"));
+        return;
+    }
+    star = strstr(bound, "://*:");
+    if (star != NULL) {
+        snprintf(in->ack_endpoint, sizeof(in->ack_endpoint), "%.*s://127.0.0.1:%s",
+                 (int)(star - bound), bound, star + strlen("://*:"));
+        return;
+    }
+    snprintf(in->ack_endpoint, sizeof(in->ack_endpoint), "%s", bound);
+}
+
+static int open_sockets(struct ingest *in)
+{
+    const struct ingest_config *cfg = in->cfg;
+    struct np_zsock_opts client = { .sndhwm = (int)cfg->hwm,
+                                    .rcvhwm = (int)cfg->hwm,
+                                    .maxmsgsize = 2 * (int64_t)NP_ARTICLE_MAX };
+    struct np_zsock_opts inner = { .sndhwm = (int)cfg->hwm, .rcvhwm = (int)cfg->hwm };
+    struct np_err err = { 0 };
+
+    in->pull = np_zsock_open(in->ctx, ZMQ_PULL, cfg->pull, true, &client, &err);
+    if (in->pull != NULL) {
+        in->router = np_zsock_open(in->ctx, ZMQ_ROUTER, cfg->router, true, &client, &err);
+    }
+    if (in->router != NULL) {
+        in->forward = np_zsock_open(in->ctx, ZMQ_PUSH, cfg->forward, true, &inner, &err);
+    }
+    if (in->forward != NULL) {
+        in->ack = np_zsock_open(in->ctx, ZMQ_PULL, cfg->ack, true, &inner, &err);
+    }
+    if (in->ack == NULL) {
+        np_log_error("cannot open sockets: %s", err.msg);
+        return NP_EIO;
+    }
+    derive_advertise(in);
+    return 0;
+}
+
+static void pending_release(struct pending *p)
+{
+    free(p->env);
+    free(p->payload);
+    free(p->reply);
+    for (size_t i = 0; i < p->naddr; i++) {
+        zmq_msg_close(&p->addr[i]);
+    }
+    memset(p, 0, sizeof(*p));
+}
+
+/* Sends a reply to a ROUTER client: its address frames, then body. Drops it when the client
+ * is gone or slow (the reply is advisory; the message itself is safe in the journal). */
+static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const char *body,
+                       size_t len)
+{
+    for (size_t i = 0; i < naddr; i++) {
+        zmq_msg_t copy;
+
+        zmq_msg_init(&copy);
+        zmq_msg_copy(&copy, &addr[i]);
+        if (zmq_msg_send(&copy, in->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&copy);
+            np_log_debug("could not reply to client: %s", zmq_strerror(zmq_errno()));
+            return;
+        }
+    }
+    if (zmq_send(in->router, body, len, ZMQ_DONTWAIT) < 0) {
+        np_log_debug("could not reply to client: %s", zmq_strerror(zmq_errno()));
+    }
+}
+
+/* A small JSON reply: {"status":..,"id":..} or {"status":"rejected","error":..,"field":..}. */
+static char *make_reply(const char *status, const char *id, const struct np_err *why,
+                        size_t *len)
+{
+    json_t *o = NULL;
+    char *out = NULL;
+
+    if (why != NULL) {
+        o = json_pack("{s:s, s:s, s:s}", "status", status, "error", why->msg, "field",
+                      why->field);
+    } else {
+        o = json_pack("{s:s, s:s}", "status", status, "id", id);
+    }
+    if (o == NULL) {
+        /* A reason cut inside a UTF-8 sequence is refused by Jansson: say less. */
+        o = json_pack("{s:s}", "status", status);
+    }
+    if (o != NULL) {
+        out = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
+    *len = out != NULL ? strlen(out) : 0;
+    return out;
+}
+
+/* Sends journaled message seq to classify; updates its slot. Returns 0 or NP_ETRANSIENT. */
+static int forward(struct ingest *in, uint64_t seq, const char *env, size_t env_len,
+                   const char *payload, size_t payload_len)
+{
+    struct slot *s = slot_of(in, seq);
+    const void *data[2] = { env, payload };
+    size_t len[2] = { env_len, payload_len };
+    int64_t timeout = in->cfg->redeliver_ms;
+    int rc = np_zsock_send(in->forward, data, len, 2, ZMQ_DONTWAIT);
+
+    if (rc != 0) {
+        s->state = SLOT_UNSENT;
+        s->due_ms = now_ms() + SCAN_EVERY_MS;
+        return NP_ETRANSIENT;
+    }
+    for (uint32_t i = 0; i < s->attempts && timeout < in->cfg->redeliver_max_ms; i++) {
+        timeout *= 2;
+    }
+    if (timeout > in->cfg->redeliver_max_ms) {
+        timeout = in->cfg->redeliver_max_ms;
+    }
+    s->attempts++;
+    s->state = SLOT_SENT;
+    s->due_ms = now_ms() + timeout;
+    return 0;
+}
+
+/* Makes pending messages durable, then forwards them and answers their clients. */
+static int flush_pending(struct ingest *in)
+{
+    bool blocked = false;
+
+    double t0 = 0;
+
+    if (in->npend == 0) {
+        return 0;
+    }
+    t0 = (double)np_now_us();
+    if (ingest_journal_sync(in->journal) != 0) {
+        return NP_EIO;
+    }
+    np_counter_inc(in->syncs);
+    np_histogram_observe(in->sync_seconds, ((double)np_now_us() - t0) / 1e6);
+    for (size_t i = 0; i < in->npend; i++) {
+        struct pending *p = &in->pend[i];
+
+        /* Once classify pushes back, leave the rest to the redelivery scan: order among
+         * unsent messages does not matter, and the scan reads them back from the journal. */
+        if (!blocked) {
+            blocked = forward(in, p->seq, p->env, p->env_len, p->payload, p->payload_len) != 0;
+        } else {
+            slot_of(in, p->seq)->state = SLOT_UNSENT;
+            slot_of(in, p->seq)->due_ms = 0;
+        }
+        if (p->reply != NULL) {
+            send_reply(in, p->addr, p->naddr, p->reply, p->reply_len);
+        }
+        pending_release(p);
+    }
+    in->npend = 0;
+    in->pend_bytes = 0;
+    return 0;
+}
+
+/* Journals one message (takes env, payload and reply; addr frames are moved). */
+static int journal_message(struct ingest *in, char *env, size_t env_len, char *payload,
+                           size_t payload_len, char *reply, size_t reply_len, zmq_msg_t *addr,
+                           size_t naddr, uint64_t seq)
+{
+    struct pending *p = &in->pend[in->npend];
+    struct slot *s = slot_of(in, seq);
+    int rc = ingest_journal_append(in->journal, seq, env, env_len, payload, payload_len, &s->pos);
+
+    if (rc != 0) {
+        np_log_error("could not journal message: %s seq=%" PRIu64, np_strerror(rc), seq);
+        free(env);
+        free(payload);
+        free(reply);
+        for (size_t i = 0; i < naddr; i++) {
+            zmq_msg_close(&addr[i]);
+        }
+        return rc;
+    }
+    s->seq = seq;
+    s->state = SLOT_UNSENT;
+    s->attempts = 0;
+    s->due_ms = INT64_MAX; /* not scanned until flushed */
+    in->next_seq = seq + 1;
+    in->inflight++;
+    *p = (struct pending){ .seq = seq,
+                           .env = env,
+                           .env_len = env_len,
+                           .payload = payload,
+                           .payload_len = payload_len,
+                           .reply = reply,
+                           .reply_len = reply_len,
+                           .naddr = naddr };
+    for (size_t i = 0; i < naddr; i++) {
+        zmq_msg_init(&p->addr[i]);
+        zmq_msg_move(&p->addr[i], &addr[i]);
+        zmq_msg_close(&addr[i]);
+    }
+    if (in->npend == 0) {
+        in->pend_since_ms = now_ms();
+    }
+    in->npend++;
+    in->pend_bytes += env_len + payload_len;
+    return 0;
+}
+
+/* Builds the envelope and journals a rejected message; answers a ROUTER client at once. */
+static int reject(struct ingest *in, const char *channel, const void *raw, size_t raw_len,
+                  const struct np_err *why, zmq_msg_t *addr, size_t naddr)
+{
+    struct np_envelope env = { 0 };
+    char *env_buf = NULL;
+    size_t env_len = 0;
+    char *copy = NULL;
+    uint64_t seq = in->next_seq;
+
+    np_counter_inc(rejected_counter(in, why->field));
+    np_log_info("rejected message: %s channel=%s seq=%" PRIu64, why->msg, channel, seq);
+    if (addr != NULL) {
+        size_t len = 0;
+        char *reply = make_reply("rejected", NULL, why, &len);
+
+        if (reply != NULL) {
+            send_reply(in, addr, naddr, reply, len);
+        }
+        free(reply);
+        for (size_t i = 0; i < naddr; i++) {
+            zmq_msg_close(&addr[i]);
+        }
+    }
+    if (np_msg_new_rejected(&env, seq, &in->origin, np_now_us(), "ingest", channel, why) != 0 ||
+        np_msg_encode(&env, &env_buf, &env_len) != 0) {
+        np_msg_cleanup(&env);
+        return NP_ENOMEM;
+    }
+    np_msg_cleanup(&env);
+    copy = malloc(raw_len > 0 ? raw_len : 1);
+    if (copy == NULL) {
+        free(env_buf);
+        return NP_ENOMEM;
+    }
+    if (raw_len > 0) {
+        memcpy(copy, raw, raw_len);
+    }
+    return journal_message(in, env_buf, env_len, copy, raw_len, NULL, 0, NULL, 0, seq);
+}
+
+/* Parses, deduplicates and journals one client payload. addr is NULL for PULL clients. */
+static int accept_payload(struct ingest *in, const char *channel, const void *data, size_t len,
+                          zmq_msg_t *addr, size_t naddr)
+{
+    struct np_err why = { 0 };
+    struct np_article *a = NULL;
+    struct np_envelope env = { 0 };
+    json_t *canon = NULL;
+    char *payload = NULL;
+    size_t payload_len = 0;
+    char *env_buf = NULL;
+    size_t env_len = 0;
+    char *reply = NULL;
+    size_t reply_len = 0;
+    uint64_t seq = in->next_seq;
+    int rc = 0;
+
+    if (len > NP_ARTICLE_MAX) {
+        np_err_set(&why, NP_ETOOBIG, "message", "larger than %d bytes", NP_ARTICLE_MAX);
+        return reject(in, channel, data, len, &why, addr, naddr);
+    }
+    rc = np_article_parse(data, len, &a, &why);
+    if (rc == NP_ENOMEM) {
+        np_err_set(&why, NP_ENOMEM, "message", "out of memory while parsing");
+    }
+    if (rc != 0) {
+        return reject(in, channel, data, len, &why, addr, naddr);
+    }
+    if (ingest_dedupe_seen(in->dedupe, a->id)) {
+        np_counter_inc(in->duplicate);
+        np_log_debug("duplicate article article_id=%s", a->id);
+        if (addr != NULL) {
+            reply = make_reply("duplicate", a->id, NULL, &reply_len);
+            if (reply != NULL) {
+                send_reply(in, addr, naddr, reply, reply_len);
+            }
+            free(reply);
+            for (size_t i = 0; i < naddr; i++) {
+                zmq_msg_close(&addr[i]);
+            }
+        }
+        np_article_destroy(&a);
+        return 0;
+    }
+    rc = NP_ENOMEM;
+    canon = np_article_to_json(a);
+    if (canon == NULL) {
+        goto out;
+    }
+    payload_len = json_dumpb(canon, NULL, 0, JSON_COMPACT);
+    payload = malloc(payload_len > 0 ? payload_len : 1);
+    if (payload == NULL || json_dumpb(canon, payload, payload_len, JSON_COMPACT) != payload_len ||
+        np_msg_new_article(&env, seq, a->id, &in->origin, np_now_us()) != 0 ||
+        np_msg_encode(&env, &env_buf, &env_len) != 0) {
+        goto out;
+    }
+    if (addr != NULL) {
+        reply = make_reply("accepted", a->id, NULL, &reply_len);
+        if (reply == NULL) {
+            goto out;
+        }
+    }
+    ingest_dedupe_add(in->dedupe, a->id);
+    np_counter_inc(in->accepted);
+    rc = journal_message(in, env_buf, env_len, payload, payload_len, reply, reply_len, addr,
+                         naddr, seq);
+    env_buf = NULL;
+    payload = NULL;
+    reply = NULL;
+    addr = NULL;
+out:
+    if (rc == NP_ENOMEM) {
+        np_log_error("out of memory while accepting an article");
+    }
+    for (size_t i = 0; addr != NULL && i < naddr; i++) {
+        zmq_msg_close(&addr[i]);
+    }
+    free(reply);
+    free(env_buf);
+    free(payload);
+    np_msg_cleanup(&env);
+    json_decref(canon);
+    np_article_destroy(&a);
+    return rc;
+}
+
+/* Splits a ROUTER message into address frames (identity and any envelope up to and including
+ * the empty delimiter) and the payload frame. Returns the payload's frame index, or -1. */
+static long router_payload_index(struct np_frames *f)
+{
+    for (size_t i = 1; i < f->n; i++) {
+        if (np_frame_size(f, i) == 0) {
+            return i + 1 < f->n ? (long)(i + 1) : -1;
+        }
+    }
+    return f->n >= 2 ? 1 : -1;
+}
+
+static int handle_client(struct ingest *in, void *sock, bool router)
+{
+    const char *channel = router ? "router" : "pull";
+    struct np_frames f;
+    struct np_err why = { 0 };
+    zmq_msg_t addr[ADDR_FRAMES_MAX];
+    size_t naddr = 0;
+    long body = 0;
+    int rc = np_zsock_recv(sock, &f, ZMQ_DONTWAIT);
+
+    if (rc != 0) {
+        return rc;
+    }
+    np_counter_inc(in->received[router ? 1 : 0]);
+    body = router ? router_payload_index(&f) : 0;
+    if (router) {
+        /* Keep the address frames to answer, whatever the message looks like. */
+        naddr = body > 0 ? (size_t)body : 1;
+        for (size_t i = 0; i < naddr && i < ADDR_FRAMES_MAX; i++) {
+            zmq_msg_init(&addr[i]);
+            zmq_msg_copy(&addr[i], &f.frame[i]);
+        }
+        naddr = naddr < ADDR_FRAMES_MAX ? naddr : ADDR_FRAMES_MAX;
+    }
+    if (f.total > NP_FRAMES_MAX || body < 0 || (size_t)body + 1 != f.total) {
+        np_err_set(&why, NP_EINVAL, "message", "must be exactly one frame of JSON, got %zu",
+                   f.total - (router ? naddr : 0));
+        rc = reject(in, channel, body >= 0 && (size_t)body < f.n ? np_frame_data(&f, (size_t)body)
+                                                                  : "",
+                    body >= 0 && (size_t)body < f.n ? np_frame_size(&f, (size_t)body) : 0, &why,
+                    router ? addr : NULL, naddr);
+    } else {
+        rc = accept_payload(in, channel, np_frame_data(&f, (size_t)body),
+                            np_frame_size(&f, (size_t)body), router ? addr : NULL, naddr);
+    }
+    np_frames_close(&f);
+    return rc;
+}
+
+static void handle_acks(struct ingest *in)
+{
+    struct np_frames f;
+    struct np_err err = { 0 };
+
+    while (np_zsock_recv(in->ack, &f, ZMQ_DONTWAIT) == 0) {
+        uint64_t *seqs = NULL;
+        size_t n = 0;
+
+        if (f.n != 1 || np_msg_ack_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &seqs, &n,
+                                          &err) != 0) {
+            np_log_warn("ignoring malformed ack: %s", f.n != 1 ? "not one frame" : err.msg);
+            np_frames_close(&f);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct slot *s = slot_of(in, seqs[i]);
+
+            if (s->state == SLOT_FREE || s->seq != seqs[i]) {
+                continue; /* a second ack of a redelivered copy */
+            }
+            if (ingest_journal_done(in->journal, &s->pos) != 0) {
+                np_log_warn("journal does not know an acked record seq=%" PRIu64, seqs[i]);
+            }
+            s->state = SLOT_FREE;
+            in->inflight--;
+            np_counter_inc(in->acked);
+        }
+        free(seqs);
+        np_frames_close(&f);
+    }
+    while (in->oldest < in->next_seq && slot_of(in, in->oldest)->state == SLOT_FREE) {
+        in->oldest++;
+    }
+}
+
+/* Sends again what is due: never sent (classify pushed back) or not acked in time. */
+static int redeliver(struct ingest *in)
+{
+    int64_t now = now_ms();
+
+    if (now < in->next_scan_ms) {
+        return 0;
+    }
+    in->next_scan_ms = now + SCAN_EVERY_MS;
+    for (uint64_t seq = in->oldest; seq < in->next_seq; seq++) {
+        struct slot *s = slot_of(in, seq);
+        char *buf = NULL;
+        size_t env_len = 0;
+        size_t payload_len = 0;
+        int rc = 0;
+
+        if (s->state == SLOT_FREE || s->due_ms > now) {
+            continue;
+        }
+        rc = ingest_journal_read(in->journal, &s->pos, &buf, &env_len, &payload_len);
+        if (rc != 0) {
+            np_log_error("cannot read back a journaled record: %s seq=%" PRIu64, np_strerror(rc),
+                         seq);
+            return NP_EIO;
+        }
+        if (s->state == SLOT_SENT) {
+            np_counter_inc(in->redelivered);
+            np_log_debug("redelivering seq=%" PRIu64 " attempt=%u", seq, s->attempts + 1);
+        }
+        rc = forward(in, seq, buf, env_len, buf + env_len, payload_len);
+        free(buf);
+        if (rc != 0) {
+            break; /* classify pushes back: try again on the next scan */
+        }
+    }
+    return 0;
+}
+
+static bool pending_due(const struct ingest *in)
+{
+    return in->npend > 0 &&
+           ((long)in->npend >= in->cfg->sync_records || in->pend_bytes >= PENDING_BYTES_MAX ||
+            now_ms() - in->pend_since_ms >= in->cfg->sync_ms);
+}
+
+static long poll_timeout(const struct ingest *in)
+{
+    int64_t now = now_ms();
+    int64_t t = in->next_scan_ms - now;
+
+    if (in->npend > 0) {
+        int64_t sync_at = in->pend_since_ms + in->cfg->sync_ms - now;
+
+        t = sync_at < t ? sync_at : t;
+    }
+    return t < 0 ? 0 : (long)t;
+}
+
+/* One turn of the loop: poll, read a burst from clients, acks, sync, redeliver. */
+static int turn(struct ingest *in, bool intake)
+{
+    zmq_pollitem_t items[3] = { { in->ack, 0, ZMQ_POLLIN, 0 },
+                                { in->pull, 0, ZMQ_POLLIN, 0 },
+                                { in->router, 0, ZMQ_POLLIN, 0 } };
+    bool room = window(in) + BURST_MAX <= in->mask + 1 &&
+                window(in) < (uint64_t)in->cfg->max_inflight;
+    int n = zmq_poll(items, intake && room ? 3 : 1, poll_timeout(in));
+    int rc = 0;
+
+    if (n < 0) {
+        return zmq_errno() == EINTR ? 0 : NP_EIO;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+        handle_acks(in);
+    }
+    for (int k = 1; intake && room && k < 3; k++) {
+        if (!(items[k].revents & ZMQ_POLLIN)) {
+            continue;
+        }
+        for (int i = 0; i < BURST_MAX && (long)in->npend < in->cfg->sync_records; i++) {
+            if (window(in) >= (uint64_t)in->cfg->max_inflight) {
+                break;
+            }
+            rc = handle_client(in, items[k].socket, k == 2);
+            if (rc == NP_ETRANSIENT) {
+                rc = 0;
+                break;
+            }
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    if (pending_due(in) || !intake) {
+        rc = flush_pending(in);
+    }
+    if (rc == 0) {
+        rc = redeliver(in);
+    }
+    np_gauge_set(in->inflight_g, (double)in->inflight);
+    np_gauge_set(in->journal_bytes, (double)ingest_journal_disk_bytes(in->journal));
+    return rc;
+}
+
+/* The counter of rejections naming `field` (label values are bounded by the registry). */
+static struct np_counter *rejected_counter(struct ingest *in, const char *field)
+{
+    char labels[NP_METRICS_LABELS_MAX];
+
+    np_metrics_label(labels, sizeof(labels), "field", field[0] != '\0' ? field : "message");
+    return np_metrics_counter(in->metrics, "messages_rejected_total",
+                              "Messages refused, by the field the reason names", labels);
+}
+
+static int open_metrics(struct ingest *in)
+{
+    struct np_metrics *m = np_metrics_new("ingest");
+    struct np_err err = { 0 };
+
+    if (m == NULL) {
+        return NP_ENOMEM;
+    }
+    in->metrics = m;
+    in->received[0] = np_metrics_counter(m, "messages_received_total",
+                                         "Client messages read, by socket", "channel=\"pull\"");
+    in->received[1] = np_metrics_counter(m, "messages_received_total",
+                                         "Client messages read, by socket", "channel=\"router\"");
+    in->accepted = np_metrics_counter(m, "articles_accepted_total",
+                                      "Articles validated and journaled", NULL);
+    in->duplicate = np_metrics_counter(m, "articles_duplicate_total",
+                                       "Articles answered as duplicates of a recent id", NULL);
+    in->acked = np_metrics_counter(m, "acks_total", "Messages acknowledged by store", NULL);
+    in->redelivered = np_metrics_counter(m, "redelivered_total",
+                                         "Messages sent again after the ack timeout", NULL);
+    in->syncs = np_metrics_counter(m, "journal_syncs_total", "Journal group commits", NULL);
+    in->inflight_g = np_metrics_gauge(m, "inflight", "Messages journaled and not yet acked", NULL);
+    in->journal_bytes = np_metrics_gauge(m, "journal_bytes",
+                                         "Bytes of journal segments on disk", NULL);
+    in->sync_seconds = np_metrics_histogram(m, "journal_sync_seconds",
+                                            "Time to write and fdatasync a group of records",
+                                            NULL, np_metrics_latency_bounds,
+                                            np_metrics_latency_bounds_len);
+    in->http = np_http_start(in->cfg->metrics_bind, (int)in->cfg->metrics_port, m, &err);
+    if (in->http == NULL) {
+        np_log_error("cannot serve metrics: %s port=%ld", err.msg, in->cfg->metrics_port);
+        return NP_EIO;
+    }
+    return 0;
+}
+
+static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
+{
+    struct np_err err = { 0 };
+    int rc = 0;
+
+    in->cfg = cfg;
+    rc = open_metrics(in);
+    if (rc != 0) {
+        return rc;
+    }
+    in->pend = calloc((size_t)cfg->sync_records, sizeof(*in->pend));
+    in->dedupe = ingest_dedupe_new((size_t)cfg->dedupe_ids);
+    /* Until the journal is read, the ring must hold any window a previous run could leave. */
+    if (in->pend == NULL || in->dedupe == NULL || alloc_ring(in, 4 * (uint64_t)cfg->max_inflight)) {
+        return NP_ENOMEM;
+    }
+    rc = ingest_journal_open(cfg->journal_dir, (size_t)cfg->segment_mb * 1024 * 1024, replay_one,
+                             in, &in->journal, &err);
+    if (rc != 0) {
+        np_log_error("cannot open the journal: %s dir=\"%s\"", err.msg, cfg->journal_dir);
+        return rc;
+    }
+    in->next_seq = ingest_journal_next_seq(in->journal);
+    if (in->oldest == 0) {
+        in->oldest = in->next_seq;
+    }
+    in->origin.id = ingest_journal_instance(in->journal);
+    in->ctx = zmq_ctx_new();
+    if (in->ctx == NULL) {
+        return NP_EIO;
+    }
+    rc = open_sockets(in);
+    if (rc != 0) {
+        return rc;
+    }
+    in->origin.ack = in->ack_endpoint;
+    np_log_info("journal open instance=%s next_seq=%" PRIu64 " outstanding=%zu disk_bytes=%" PRIu64,
+                in->origin.id, in->next_seq, in->inflight,
+                ingest_journal_disk_bytes(in->journal));
+    return 0;
+}
+
+static void ingest_close(struct ingest *in)
+{
+    for (size_t i = 0; i < in->npend; i++) {
+        pending_release(&in->pend[i]);
+    }
+    np_zsock_close(&in->pull);
+    np_zsock_close(&in->router);
+    np_zsock_close(&in->forward);
+    np_zsock_close(&in->ack);
+    if (in->ctx != NULL) {
+        zmq_ctx_term(in->ctx);
+    }
+    ingest_journal_close(&in->journal);
+    ingest_dedupe_destroy(&in->dedupe);
+    np_http_stop(&in->http);
+    np_metrics_destroy(&in->metrics);
+    free(in->pend);
+    free(in->ring);
+}
+
+int ingest_run(const struct ingest_config *cfg, volatile sig_atomic_t *stop)
+{
+    struct ingest in = { 0 };
+    int64_t deadline = 0;
+    int rc = ingest_open(&in, cfg);
+
+    if (rc != 0) {
+        goto out;
+    }
+    np_http_set_ready(in.http, true, NULL);
+    np_log_info("ready pull=%s router=%s forward=%s ack=%s ack_advertise=%s metrics_port=%d",
+                cfg->pull, cfg->router, cfg->forward, cfg->ack, in.ack_endpoint,
+                np_http_port(in.http));
+    while (rc == 0 && !*stop) {
+        rc = turn(&in, true);
+    }
+    /* Stop intake; make everything durable; give store a moment to ack what is in flight. */
+    np_http_set_ready(in.http, false, "shutting down");
+    deadline = now_ms() + cfg->shutdown_ms;
+    while (rc == 0 && in.inflight > 0 && now_ms() < deadline) {
+        rc = turn(&in, false);
+    }
+    if (rc == 0) {
+        rc = flush_pending(&in);
+    }
+    np_log_info("stopped received=%" PRIu64 " accepted=%" PRIu64 " duplicate=%" PRIu64
+                " acked=%" PRIu64 " redelivered=%" PRIu64 " outstanding=%zu",
+                np_counter_value(in.received[0]) + np_counter_value(in.received[1]),
+                np_counter_value(in.accepted), np_counter_value(in.duplicate),
+                np_counter_value(in.acked), np_counter_value(in.redelivered), in.inflight);
+out:
+    ingest_close(&in);
+    return rc;
+}

@@ -1,2 +1,520 @@
-/* push.c - placeholder until written */
-extern int np_placeholder_push;
+/* push.c - newspipe-push: send articles from files to ingest and report what happened
+ *
+ * A DEALER socket keeps up to `window` requests in flight to ingest's ROUTER socket. Each
+ * request is [request id][empty][article]: ingest echoes everything up to the empty delimiter,
+ * so a reply finds its request (file and line) even though "rejected" replies overtake
+ * "accepted" ones, which wait for the journal sync. With --no-wait it uses ingest's PULL socket
+ * instead and learns nothing back: rejections then land only in rejected_messages.
+ *
+ * Inputs are mapped (or, for standard input, read) whole: a JSON array is split into its
+ * elements, JSON lines are sent line by line as they are (ingest validates, push does not),
+ * a single JSON document is sent as it is, and anything else is read as the plain-text layout.
+ */
+#include "push.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+#include <jansson.h>
+
+#include "push_text.h"
+#include "np/article.h"
+#include "np/err.h"
+#include "np/zsock.h"
+
+#define LABEL_MAX   160
+#define REASONS_MAX 64
+
+#define OPT(field) offsetof(struct push_config, field)
+
+static const struct np_setting settings[] = {
+    { "endpoint", NP_SET_STRING, "tcp://127.0.0.1:5556", "ingest's ROUTER endpoint (replies)",
+      OPT(endpoint), 0, 0, false, NULL },
+    { "pull_endpoint", NP_SET_STRING, "tcp://127.0.0.1:5555",
+      "ingest's PULL endpoint (used with --no-wait)", OPT(pull_endpoint), 0, 0, false, NULL },
+    { "window", NP_SET_INT, "256", "requests in flight", OPT(window), 1, 100000, false, NULL },
+    { "timeout_ms", NP_SET_INT, "30000", "give up when no reply comes for this long",
+      OPT(timeout_ms), 100, 3600000, false, NULL },
+    { "rate", NP_SET_INT, "0", "articles per second (0: as fast as ingest takes them)",
+      OPT(rate), 0, 10000000, false, NULL },
+    { "no_wait", NP_SET_BOOL, "false", "fire and forget on the PULL socket, no replies",
+      OPT(no_wait), 0, 0, false, NULL },
+    { "quiet", NP_SET_BOOL, "false", "print only the summary", OPT(quiet), 0, 0, false, NULL },
+};
+
+const struct np_setting *push_settings(size_t *n)
+{
+    *n = sizeof(settings) / sizeof(settings[0]);
+    return settings;
+}
+
+/* One input file, mapped or read whole, and where the reader is in it. */
+struct input {
+    const char *name;
+    char *data; /* mapped (mapped true) or malloc'd */
+    size_t len;
+    bool mapped;
+    enum { IN_LINES, IN_ARRAY, IN_ONE, IN_TEXT, IN_DONE } mode;
+    size_t pos;  /* IN_LINES: next byte */
+    size_t line; /* IN_LINES: line number of the next line */
+    json_t *array;
+    size_t idx;
+};
+
+/* One article to send: bytes (owned when own is true) and a label for messages. */
+struct item {
+    const char *data;
+    size_t len;
+    char *own;
+    char label[LABEL_MAX];
+};
+
+struct reason {
+    char field[NP_ERR_FIELD_MAX];
+    size_t count;
+};
+
+struct push {
+    const struct push_config *cfg;
+    FILE *out;
+    FILE *err;
+    bool progress;
+    void *sock;
+    char (*labels)[LABEL_MAX]; /* by request id % window */
+    uint64_t next_id;
+    size_t outstanding;
+    size_t sent, accepted, duplicate, rejected, unanswered, unreadable;
+    struct reason reasons[REASONS_MAX];
+    size_t nreasons;
+    double started;
+    double last_progress;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int read_stdin(struct input *in)
+{
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap);
+
+    while (buf != NULL) {
+        size_t n = fread(buf + in->len, 1, cap - in->len, stdin);
+
+        in->len += n;
+        if (n == 0) {
+            break;
+        }
+        if (in->len == cap) {
+            char *b = realloc(buf, cap * 2);
+
+            if (b == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    in->data = buf;
+    return buf != NULL && !ferror(stdin) ? 0 : NP_EIO;
+}
+
+static int map_file(struct input *in)
+{
+    struct stat st;
+    int fd = open(in->name, O_RDONLY | O_CLOEXEC);
+    void *p = NULL;
+
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NP_EIO;
+    }
+    in->len = (size_t)st.st_size;
+    if (in->len > 0) {
+        p = mmap(NULL, in->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return NP_EIO;
+        }
+        in->data = p;
+        in->mapped = true;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Decides how to read the input from its first bytes. */
+static void detect(struct input *in)
+{
+    size_t i = 0;
+    const char *nl = NULL;
+    json_t *first = NULL;
+
+    while (i < in->len && strchr(" \t\r\n", in->data[i]) != NULL) {
+        i++;
+    }
+    if (i == in->len) {
+        in->mode = IN_DONE;
+    } else if (in->data[i] == '[') {
+        in->array = json_loadb(in->data, in->len, 0, NULL);
+        in->mode = json_is_array(in->array) ? IN_ARRAY : IN_ONE;
+    } else if (in->data[i] == '{') {
+        /* JSON lines when the first line is a whole JSON value, else one document. */
+        nl = memchr(in->data + i, '\n', in->len - i);
+        first = json_loadb(in->data + i, nl != NULL ? (size_t)(nl - in->data) - i : in->len - i,
+                           0, NULL);
+        in->mode = first != NULL && nl != NULL ? IN_LINES : IN_ONE;
+        json_decref(first);
+    } else {
+        in->mode = IN_TEXT;
+    }
+    in->line = 1;
+}
+
+static int open_input(struct input *in, const char *name)
+{
+    memset(in, 0, sizeof(*in));
+    in->name = name;
+    if ((strcmp(name, "-") == 0 ? read_stdin(in) : map_file(in)) != 0) {
+        return NP_EIO;
+    }
+    detect(in);
+    return 0;
+}
+
+static void close_input(struct input *in)
+{
+    if (in->mapped) {
+        munmap(in->data, in->len);
+    } else {
+        free(in->data);
+    }
+    json_decref(in->array);
+    memset(in, 0, sizeof(*in));
+}
+
+/* Gives the next article of the input in *it. Returns true, or false at the end. */
+static bool next_item(struct push *p, struct input *in, struct item *it)
+{
+    memset(it, 0, sizeof(*it));
+    switch (in->mode) {
+        case IN_LINES:
+            while (in->pos < in->len) {
+                const char *line = in->data + in->pos;
+                const char *nl = memchr(line, '\n', in->len - in->pos);
+                size_t n = nl != NULL ? (size_t)(nl - line) : in->len - in->pos;
+
+                in->pos += n + (nl != NULL ? 1 : 0);
+                snprintf(it->label, sizeof(it->label), "%s:%zu", in->name, in->line++);
+                if (strspn(line, " \t\r") >= n) {
+                    continue; /* blank line */
+                }
+                it->data = line;
+                it->len = n;
+                return true;
+            }
+            break;
+        case IN_ARRAY:
+            if (in->idx < json_array_size(in->array)) {
+                it->own = json_dumps(json_array_get(in->array, in->idx), JSON_COMPACT);
+                snprintf(it->label, sizeof(it->label), "%s[%zu]", in->name, in->idx++);
+                it->data = it->own != NULL ? it->own : "";
+                it->len = it->own != NULL ? strlen(it->own) : 0;
+                return true;
+            }
+            break;
+        case IN_ONE:
+            snprintf(it->label, sizeof(it->label), "%s", in->name);
+            it->data = in->data;
+            it->len = in->len;
+            in->mode = IN_DONE;
+            return true;
+        case IN_TEXT: {
+            struct np_err e = { 0 };
+            json_t *obj = NULL;
+
+            in->mode = IN_DONE;
+            if (push_text_parse(in->data, in->len, &obj, &e) != 0) {
+                fprintf(p->out, "%s: cannot read as an article: %s\n", in->name, e.msg);
+                p->unreadable++;
+                return false;
+            }
+            it->own = json_dumps(obj, JSON_COMPACT);
+            json_decref(obj);
+            snprintf(it->label, sizeof(it->label), "%s", in->name);
+            it->data = it->own != NULL ? it->own : "";
+            it->len = it->own != NULL ? strlen(it->own) : 0;
+            return true;
+        }
+        case IN_DONE:
+            break;
+    }
+    return false;
+}
+
+static void count_reason(struct push *p, const char *field)
+{
+    size_t i = 0;
+
+    for (i = 0; i < p->nreasons; i++) {
+        if (strcmp(p->reasons[i].field, field) == 0) {
+            p->reasons[i].count++;
+            return;
+        }
+    }
+    if (p->nreasons < REASONS_MAX) {
+        snprintf(p->reasons[i].field, sizeof(p->reasons[i].field), "%s", field);
+        p->reasons[i].count = 1;
+        p->nreasons++;
+    }
+}
+
+static void handle_reply(struct push *p, const char *label, const void *data, size_t len)
+{
+    json_t *r = json_loadb(data, len, 0, NULL);
+    const char *status = json_string_value(json_object_get(r, "status"));
+    const char *error = json_string_value(json_object_get(r, "error"));
+    const char *field = json_string_value(json_object_get(r, "field"));
+
+    if (status != NULL && strcmp(status, "accepted") == 0) {
+        p->accepted++;
+    } else if (status != NULL && strcmp(status, "duplicate") == 0) {
+        p->duplicate++;
+    } else {
+        p->rejected++;
+        count_reason(p, field != NULL && field[0] != '\0' ? field : "(message)");
+        if (!p->cfg->quiet) {
+            fprintf(p->out, "%s: rejected: %s\n", label,
+                    error != NULL ? error : "unreadable reply from ingest");
+        }
+    }
+    json_decref(r);
+}
+
+/* Reads every reply that is there, waiting up to wait_ms for the first. Returns the number
+ * read, or -1 on a socket error. */
+static int read_replies(struct push *p, long wait_ms)
+{
+    zmq_pollitem_t item = { p->sock, 0, ZMQ_POLLIN, 0 };
+    int got = 0;
+
+    if (zmq_poll(&item, 1, wait_ms) < 0) {
+        return zmq_errno() == EINTR ? 0 : -1;
+    }
+    for (;;) {
+        struct np_frames f;
+        uint64_t id = 0;
+
+        if (np_zsock_recv(p->sock, &f, ZMQ_DONTWAIT) != 0) {
+            break;
+        }
+        if (f.n == 3 && np_frame_size(&f, 0) == sizeof(id)) {
+            memcpy(&id, np_frame_data(&f, 0), sizeof(id));
+            handle_reply(p, p->labels[id % (uint64_t)p->cfg->window], np_frame_data(&f, 2),
+                         np_frame_size(&f, 2));
+            p->outstanding--;
+            got++;
+        }
+        np_frames_close(&f);
+    }
+    return got;
+}
+
+static void show_progress(struct push *p, bool final)
+{
+    double t = now_s();
+    double rate = 0;
+
+    if (!p->progress || (!final && t - p->last_progress < 0.2)) {
+        return;
+    }
+    p->last_progress = t;
+    rate = t > p->started ? (double)p->sent / (t - p->started) : 0;
+    fprintf(p->err, "\rsent %zu  answered %zu  %.0f/s%s", p->sent,
+            p->accepted + p->duplicate + p->rejected, rate, final ? "\n" : "");
+    fflush(p->err);
+}
+
+/* Waits while the send rate is above cfg->rate. */
+static void throttle(struct push *p)
+{
+    double ahead = 0;
+
+    if (p->cfg->rate <= 0) {
+        return;
+    }
+    ahead = (double)p->sent / (double)p->cfg->rate - (now_s() - p->started);
+    if (ahead > 0) {
+        struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int send_item(struct push *p, const struct item *it)
+{
+    uint64_t id = p->next_id++;
+    const void *data[3] = { &id, "", it->data };
+    size_t len[3] = { sizeof(id), 0, it->len };
+
+    throttle(p);
+    if (p->cfg->no_wait) {
+        if (np_zsock_send(p->sock, &data[2], &len[2], 1, 0) != 0) {
+            return NP_EIO;
+        }
+        p->sent++;
+        return 0;
+    }
+    snprintf(p->labels[id % (uint64_t)p->cfg->window], LABEL_MAX, "%s", it->label);
+    if (np_zsock_send(p->sock, data, len, 3, 0) != 0) {
+        return NP_EIO;
+    }
+    p->sent++;
+    p->outstanding++;
+    return 0;
+}
+
+/* Sends one input's articles, reading replies as the window fills. */
+static int push_input(struct push *p, struct input *in)
+{
+    struct item it;
+    double last_reply = now_s();
+
+    while (next_item(p, in, &it)) {
+        int rc = 0;
+
+        while (!p->cfg->no_wait && p->outstanding >= (size_t)p->cfg->window) {
+            int got = read_replies(p, 100);
+
+            if (got < 0) {
+                free(it.own);
+                return NP_EIO;
+            }
+            last_reply = got > 0 ? now_s() : last_reply;
+            if (now_s() - last_reply > (double)p->cfg->timeout_ms / 1000) {
+                free(it.own);
+                return NP_ETRANSIENT;
+            }
+        }
+        rc = send_item(p, &it);
+        free(it.own);
+        if (rc != 0) {
+            return rc;
+        }
+        if (!p->cfg->no_wait && read_replies(p, 0) < 0) {
+            return NP_EIO;
+        }
+        show_progress(p, false);
+    }
+    return 0;
+}
+
+/* Waits for the replies still due. */
+static void drain(struct push *p)
+{
+    double last_reply = now_s();
+
+    while (p->outstanding > 0 && now_s() - last_reply <= (double)p->cfg->timeout_ms / 1000) {
+        int got = read_replies(p, 100);
+
+        if (got < 0) {
+            break;
+        }
+        if (got > 0) {
+            last_reply = now_s();
+        }
+        show_progress(p, false);
+    }
+    p->unanswered = p->outstanding;
+}
+
+static void summary(struct push *p)
+{
+    show_progress(p, true);
+    if (p->cfg->no_wait) {
+        fprintf(p->out, "sent %zu articles without waiting for replies%s\n", p->sent,
+                p->unreadable > 0 ? " (some inputs were unreadable)" : "");
+        return;
+    }
+    fprintf(p->out, "pushed %zu: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered\n",
+            p->sent, p->accepted, p->duplicate, p->rejected, p->unanswered);
+    if (p->nreasons > 0) {
+        fprintf(p->out, "rejected by field:\n");
+        for (size_t i = 0; i < p->nreasons; i++) {
+            fprintf(p->out, "  %8zu  %s\n", p->reasons[i].count, p->reasons[i].field);
+        }
+    }
+}
+
+int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, FILE *out,
+             FILE *err)
+{
+    struct push p = { .cfg = cfg, .out = out, .err = err };
+    struct np_zsock_opts opts = { .sndhwm = (int)cfg->window * 2 + 16,
+                                  .rcvhwm = (int)cfg->window * 2 + 16,
+                                  .linger_ms = (int)cfg->timeout_ms };
+    struct np_err e = { 0 };
+    void *ctx = zmq_ctx_new();
+    int rc = 0;
+
+    p.progress = isatty(fileno(err)) && !cfg->quiet;
+    p.labels = calloc((size_t)cfg->window, LABEL_MAX);
+    if (ctx == NULL || p.labels == NULL) {
+        rc = 2;
+        goto out;
+    }
+    p.sock = np_zsock_open(ctx, cfg->no_wait ? ZMQ_PUSH : ZMQ_DEALER,
+                           cfg->no_wait ? cfg->pull_endpoint : cfg->endpoint, false, &opts, &e);
+    if (p.sock == NULL) {
+        fprintf(err, "newspipe-push: %s\n", e.msg);
+        rc = 2;
+        goto out;
+    }
+    p.started = now_s();
+    for (size_t i = 0; i < nfiles && rc == 0; i++) {
+        struct input in;
+
+        if (open_input(&in, files[i]) != 0) {
+            fprintf(err, "newspipe-push: cannot read \"%s\": %s\n", files[i], strerror(errno));
+            rc = 2;
+            break;
+        }
+        if (push_input(&p, &in) != 0) {
+            fprintf(err, "newspipe-push: ingest stopped answering (endpoint %s)\n",
+                    cfg->endpoint);
+            rc = 1;
+        }
+        close_input(&in);
+    }
+    if (!cfg->no_wait) {
+        drain(&p);
+    }
+    summary(&p);
+    if (rc == 0 && (p.rejected > 0 || p.unanswered > 0 || p.unreadable > 0)) {
+        rc = 1;
+    }
+out:
+    np_zsock_close(&p.sock);
+    if (ctx != NULL) {
+        zmq_ctx_term(ctx);
+    }
+    free(p.labels);
+    return rc;
+}

@@ -1,0 +1,518 @@
+/* test_pipeline.c - the pipeline end to end: three real binaries, a real PostgreSQL
+ *
+ * Starts newspipe-store, newspipe-classify and newspipe-ingest on ipc:// endpoints in a
+ * temporary folder, against a database of its own in the test cluster (pg fixture). Pushes the
+ * reference article, 1,000 Reuters articles and duplicates through the ROUTER socket, and 20
+ * malformed messages through the PULL socket, then polls PostgreSQL until everything has landed
+ * or a deadline passes, and checks rows, duplicates, rejected_messages with their reasons, and
+ * the reference article's tags. Finally stops the workers with SIGTERM and expects exit 0.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zmq.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "push_text.h"
+
+#define REUTERS_N  1000
+#define DEADLINE_S 90
+
+extern char **environ;
+
+struct fixture {
+    char dir[64];
+    char db[64];
+    char conninfo[128];
+    pid_t pids[3];
+    PGconn *conn;
+    void *ctx;
+    void *router;
+    void *pull;
+};
+
+/* The 20 malformed messages and the field each rejection must name. */
+static const struct {
+    const char *payload;
+    const char *field;
+} malformed[] = {
+    { "{\"title\": 5, \"body\": \"x\"}", "title" },
+    { "{\"body\": \"no title\"}", "title" },
+    { "{\"title\": \"   \", \"body\": \"blank title\"}", "title" },
+    { "{\"title\": \"no body\"}", "body" },
+    { "{\"title\": \"t\", \"body\": 12}", "body" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"url\": \"ftp://x.org/a\"}", "url" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"url\": 7}", "url" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"published_at\": \"yesterday\"}", "published_at" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"published_at\": \"2025-13-01\"}", "published_at" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"source_tags\": \"not a list\"}", "source_tags" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"source_tags\": [1, 2]}", "source_tags" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"authors\": {}}", "authors" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"id\": 99}", "id" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"source\": [\"x\"]}", "source" },
+    { "{\"title\": \"t\", \"body\": \"b\", \"lang\": false}", "lang" },
+    { "not json at all", "message" },
+    { "[\"an\", \"array\"]", "message" },
+    { "{\"title\": \"t\", \"body\": \"b\"", "message" },
+    { "{\"title\": \"\xC3\x28\", \"body\": \"invalid UTF-8\"}", "message" },
+    { "{\"title\": \"nul \\u0000 inside\", \"body\": \"b\"}", "title" },
+};
+
+#define N_MALFORMED (sizeof(malformed) / sizeof(malformed[0]))
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static PGconn *connect_db(const char *dbname)
+{
+    const char *keys[] = { "dbname", NULL };
+    const char *vals[] = { dbname, NULL };
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to %s: %s", dbname, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    }
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+/* Runs a query returning one number; -1 when the query fails (e.g. no table yet). */
+static long query_long(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long v = -1;
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    PQclear(r);
+    return v;
+}
+
+static pid_t spawn(const char *name, char *const extra_env[])
+{
+    char path[1024];
+    char *argv[] = { path, NULL };
+    char **env = NULL;
+    size_t n = 0;
+    size_t k = 0;
+    pid_t pid = -1;
+
+    snprintf(path, sizeof(path), "%s/%s", getenv("NP_BIN_DIR"), name);
+    while (environ[n] != NULL) {
+        n++;
+    }
+    while (extra_env[k] != NULL) {
+        k++;
+    }
+    env = calloc(n + k + 1, sizeof(*env));
+    assert_non_null(env);
+    memcpy(env, extra_env, k * sizeof(*env));
+    memcpy(env + k, environ, n * sizeof(*env));
+    assert_int_equal(posix_spawn(&pid, path, NULL, NULL, argv, env), 0);
+    free(env);
+    return pid;
+}
+
+/* Waits for pid to exit, up to timeout_s; returns its wait status, or -1 on timeout. */
+static int wait_exit(pid_t pid, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    int status = 0;
+
+    while (now_s() < end) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid) {
+            return status;
+        }
+        pause_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static void start_workers(struct fixture *f)
+{
+    char e[12][512];
+    char *store_env[4];
+    char *classify_env[5];
+    char *ingest_env[9];
+
+    snprintf(e[0], sizeof(e[0]), "NP_STORE_BIND=ipc://%s/store", f->dir);
+    snprintf(e[1], sizeof(e[1]), "NP_DB_CONNINFO=%s", f->conninfo);
+    snprintf(e[2], sizeof(e[2]), "NP_CLASSIFY_INPUT=ipc://%s/forward", f->dir);
+    snprintf(e[3], sizeof(e[3]), "NP_CLASSIFY_OUTPUT=ipc://%s/store", f->dir);
+    snprintf(e[4], sizeof(e[4]), "NP_CLASSIFY_TAXONOMY=%s", getenv("NP_TAXONOMY"));
+    snprintf(e[5], sizeof(e[5]), "NP_INGEST_PULL=ipc://%s/pull", f->dir);
+    snprintf(e[6], sizeof(e[6]), "NP_INGEST_ROUTER=ipc://%s/router", f->dir);
+    snprintf(e[7], sizeof(e[7]), "NP_INGEST_FORWARD=ipc://%s/forward", f->dir);
+    snprintf(e[8], sizeof(e[8]), "NP_INGEST_ACK=ipc://%s/ack", f->dir);
+    snprintf(e[9], sizeof(e[9]), "NP_INGEST_JOURNAL_DIR=%s/journal", f->dir);
+    store_env[0] = e[0];
+    store_env[1] = e[1];
+    store_env[2] = "NP_STORE_METRICS_PORT=0";
+    store_env[3] = NULL;
+    classify_env[0] = e[2];
+    classify_env[1] = e[3];
+    classify_env[2] = e[4];
+    classify_env[3] = "NP_CLASSIFY_METRICS_PORT=0";
+    classify_env[4] = NULL;
+    for (int i = 0; i < 5; i++) {
+        ingest_env[i] = e[5 + i];
+    }
+    ingest_env[5] = "NP_INGEST_METRICS_PORT=0";
+    ingest_env[6] = "NP_INGEST_REDELIVER_MS=3000";
+    ingest_env[7] = "NP_INGEST_SHUTDOWN_MS=3000";
+    ingest_env[8] = NULL;
+    f->pids[0] = spawn("newspipe-store", store_env);
+    f->pids[1] = spawn("newspipe-classify", classify_env);
+    f->pids[2] = spawn("newspipe-ingest", ingest_env);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    PGconn *admin = NULL;
+    char sql[128];
+    char ep[128];
+    int linger = 0;
+
+    if (f == NULL || getenv("NP_BIN_DIR") == NULL || getenv("NP_TAXONOMY") == NULL) {
+        return -1;
+    }
+    snprintf(f->dir, sizeof(f->dir), "/tmp/np-e2e-XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        return -1;
+    }
+    snprintf(f->db, sizeof(f->db), "np_e2e_%ld", (long)getpid());
+    snprintf(f->conninfo, sizeof(f->conninfo), "dbname=%s", f->db);
+    admin = connect_db("postgres");
+    if (admin == NULL) {
+        return -1;
+    }
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", f->db);
+    PQclear(PQexec(admin, sql));
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->db);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    f->conn = connect_db(f->db);
+    if (f->conn == NULL) {
+        return -1;
+    }
+    start_workers(f);
+    f->ctx = zmq_ctx_new();
+    f->router = zmq_socket(f->ctx, ZMQ_DEALER);
+    f->pull = zmq_socket(f->ctx, ZMQ_PUSH);
+    zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(f->pull, ZMQ_LINGER, &linger, sizeof(linger));
+    snprintf(ep, sizeof(ep), "ipc://%s/router", f->dir);
+    zmq_connect(f->router, ep);
+    snprintf(ep, sizeof(ep), "ipc://%s/pull", f->dir);
+    zmq_connect(f->pull, ep);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    PGconn *admin = NULL;
+    char sql[128];
+    char cmd[128];
+
+    for (int i = 0; i < 3; i++) {
+        if (f->pids[i] > 0) {
+            kill(f->pids[i], SIGKILL);
+            waitpid(f->pids[i], NULL, 0);
+        }
+    }
+    zmq_close(f->router);
+    zmq_close(f->pull);
+    zmq_ctx_term(f->ctx);
+    PQfinish(f->conn);
+    admin = connect_db("postgres");
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->db);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    }
+    free(f);
+    return 0;
+}
+
+/* Sends one article on the ROUTER socket and waits for its reply; returns the status and
+ * stores the reply's id in id (when given). */
+static char *request(struct fixture *f, const char *payload, size_t len, char *id, size_t idlen)
+{
+    char buf[4096];
+    json_t *r = NULL;
+    char *status = NULL;
+    int n = 0;
+    zmq_pollitem_t item = { f->router, 0, ZMQ_POLLIN, 0 };
+
+    assert_true(zmq_send(f->router, "", 0, ZMQ_SNDMORE) == 0);
+    assert_true(zmq_send(f->router, payload, len, 0) == (int)len);
+    assert_int_equal(zmq_poll(&item, 1, 30000), 1);
+    assert_int_equal(zmq_recv(f->router, buf, sizeof(buf), 0), 0); /* the delimiter */
+    n = zmq_recv(f->router, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    r = json_loads(buf, 0, NULL);
+    assert_non_null(r);
+    status = strdup(json_string_value(json_object_get(r, "status")));
+    if (id != NULL) {
+        const char *v = json_string_value(json_object_get(r, "id"));
+
+        snprintf(id, idlen, "%s", v != NULL ? v : "");
+    }
+    json_decref(r);
+    return status;
+}
+
+static char *sample_json(void)
+{
+    char path[1024];
+    FILE *fp = NULL;
+    char *buf = NULL;
+    long n = 0;
+    json_t *obj = NULL;
+    char *out = NULL;
+
+    snprintf(path, sizeof(path), "%s/samples/scmp-china-russia-trade.txt",
+             getenv("NP_SHARED_DATA"));
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = malloc((size_t)n);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    assert_int_equal(push_text_parse(buf, (size_t)n, &obj, NULL), 0);
+    out = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    free(buf);
+    return out;
+}
+
+/* Polls until `sql` returns want, or the deadline passes; returns the last value. */
+static long wait_for(PGconn *c, const char *sql, long want, double deadline)
+{
+    long v = -1;
+
+    while (now_s() < deadline) {
+        v = query_long(c, sql);
+        if (v == want) {
+            break;
+        }
+        pause_ms(200);
+    }
+    return v;
+}
+
+static void check_sample_row(PGconn *c, const char *id)
+{
+    const char *params[1] = { id };
+    PGresult *r =
+        PQexecParams(c,
+                     "SELECT source, published_at = '2025-09-02 18:52:00+00', source_tags, "
+                     "title LIKE 'Despite dip in China%', region, array_length(source_tags, 1) "
+                     "FROM articles WHERE id = $1",
+                     1, NULL, params, NULL, NULL, 0);
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), "South China Morning Post");
+    assert_string_equal(PQgetvalue(r, 0, 1), "t");
+    assert_string_equal(PQgetvalue(r, 0, 2), "{\"China-Russia Trade\",De-dollarization,"
+                                             "\"Geopolitical Risk\",\"Energy Cooperation\","
+                                             "\"Tech Collaboration\"}");
+    assert_string_equal(PQgetvalue(r, 0, 3), "t");
+    assert_string_equal(PQgetvalue(r, 0, 5), "5");
+    PQclear(r);
+}
+
+/* The classifier must find the publisher's five tags itself, with evidence. */
+static void check_sample_tags(PGconn *c, const char *id)
+{
+    static const char *const want[] = { "China-Russia Trade", "De-dollarization",
+                                        "Geopolitical Risk", "Energy Cooperation",
+                                        "Tech Collaboration" };
+    const char *params[1] = { id };
+    PGresult *r = PQexecParams(c,
+                               "SELECT t.tag, jsonb_array_length(t.evidence) > 0, "
+                               "t.tag = ANY(a.tags) FROM article_tags t JOIN articles a "
+                               "ON a.id = t.article_id WHERE t.article_id = $1",
+                               1, NULL, params, NULL, NULL, 0);
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        bool found = false;
+
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (strcmp(PQgetvalue(r, i, 0), want[k]) == 0) {
+                found =
+                    strcmp(PQgetvalue(r, i, 1), "t") == 0 && strcmp(PQgetvalue(r, i, 2), "t") == 0;
+            }
+        }
+        if (!found) {
+            fprintf(stderr, "sample lacks tag \"%s\" (with evidence)\n", want[k]);
+        }
+        assert_true(found);
+    }
+    PQclear(r);
+}
+
+static void check_rejections(PGconn *c, long router_rejected)
+{
+    PGresult *r = PQexec(c, "SELECT field, reason, raw FROM rejected_messages "
+                            "WHERE channel = 'pull' AND stage = 'ingest' ORDER BY seq");
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), (int)N_MALFORMED);
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *field = PQgetvalue(r, i, 0);
+        const char *reason = PQgetvalue(r, i, 1);
+
+        if (strcmp(field, malformed[i].field) != 0) {
+            fprintf(stderr, "message %d: field \"%s\" (%s), expected \"%s\"\n", i, field, reason,
+                    malformed[i].field);
+        }
+        assert_string_equal(field, malformed[i].field);
+        assert_non_null(strstr(reason, field));
+    }
+    PQclear(r);
+    assert_int_equal(query_long(c, "SELECT count(*) FROM rejected_messages WHERE "
+                                   "channel = 'router'"),
+                     router_rejected);
+}
+
+static void test_pipeline_end_to_end(void **state)
+{
+    struct fixture *f = *state;
+    char path[1024];
+    char sample_id[128];
+    char id[128];
+    char *sample = sample_json();
+    char *status = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *fp = NULL;
+    long accepted = 0;
+    long rejected = 0;
+    long duplicate = 0;
+    double deadline = now_s() + DEADLINE_S;
+    char sql[256];
+
+    /* The reference article, then again: one row, the second is a duplicate. */
+    status = request(f, sample, strlen(sample), sample_id, sizeof(sample_id));
+    assert_string_equal(status, "accepted");
+    free(status);
+    status = request(f, sample, strlen(sample), id, sizeof(id));
+    assert_string_equal(status, "duplicate");
+    assert_string_equal(id, sample_id);
+    free(status);
+
+    /* 1,000 Reuters articles; wire briefs without a title or body are rejected. */
+    snprintf(path, sizeof(path), "%s/reuters-train.jsonl", getenv("NP_SHARED_DATA"));
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    for (int i = 0; i < REUTERS_N && getline(&line, &cap, fp) > 0; i++) {
+        status = request(f, line, strlen(line) - 1, NULL, 0);
+        accepted += strcmp(status, "accepted") == 0;
+        rejected += strcmp(status, "rejected") == 0;
+        duplicate += strcmp(status, "duplicate") == 0;
+        free(status);
+    }
+    /* The first Reuters article again. */
+    rewind(fp);
+    assert_true(getline(&line, &cap, fp) > 0);
+    status = request(f, line, strlen(line) - 1, NULL, 0);
+    assert_string_equal(status, "duplicate");
+    free(status);
+    fclose(fp);
+    free(line);
+    free(sample);
+    printf("reuters: %ld accepted, %ld rejected, %ld duplicate\n", accepted, rejected, duplicate);
+    assert_int_equal(accepted + rejected + duplicate, REUTERS_N);
+    assert_true(accepted > 900);
+
+    for (size_t i = 0; i < N_MALFORMED; i++) {
+        size_t len = strlen(malformed[i].payload);
+
+        assert_int_equal(zmq_send(f->pull, malformed[i].payload, len, 0), (int)len);
+    }
+
+    /* Everything lands: articles (sample + distinct Reuters), and every rejection. */
+    assert_int_equal(wait_for(f->conn, "SELECT count(*) FROM articles", accepted + 1, deadline),
+                     accepted + 1);
+    assert_int_equal(wait_for(f->conn, "SELECT count(*) FROM rejected_messages",
+                              rejected + (long)N_MALFORMED, deadline),
+                     rejected + (long)N_MALFORMED);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(DISTINCT id) FROM articles WHERE id LIKE 'reuters-%%'");
+    assert_int_equal(query_long(f->conn, sql), accepted);
+    check_sample_row(f->conn, sample_id);
+    check_sample_tags(f->conn, sample_id);
+    check_rejections(f->conn, rejected);
+
+    /* SIGTERM: every worker finishes and exits 0. */
+    for (int i = 2; i >= 0; i--) {
+        kill(f->pids[i], SIGTERM);
+        assert_int_equal(wait_exit(f->pids[i], 15), 0);
+        f->pids[i] = 0;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pipeline_end_to_end, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
