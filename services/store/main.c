@@ -1,2 +1,95 @@
-int main(void);
-int main(void) { return 0; }
+/* main.c - newspipe-store: settings, signals, exit code around store_run() */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "np/config.h"
+#include "np/err.h"
+#include "np/log.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static const struct np_setting settings[] = {
+    { "bind", NP_SET_STRING, "tcp://*:5559",
+      "endpoint(s) to bind the PULL socket classify pushes to", offsetof(struct store_config, bind),
+      0, 0, false, NULL },
+    { "batch_size", NP_SET_INT, "1000", "most messages written in one transaction",
+      offsetof(struct store_config, batch_size), 1, 100000, false, NULL },
+    { "batch_ms", NP_SET_INT, "200",
+      "a batch is written at the latest this many ms after its first message",
+      offsetof(struct store_config, batch_ms), 1, 60000, false, NULL },
+    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug",
+      offsetof(struct store_config, log_level), 0, 0, false, NULL },
+    { "db", NP_SET_STRING, NULL,
+      "PostgreSQL connection string (key=value or URI); unset: DATABASE_URL, then PG* variables",
+      offsetof(struct store_config, db), 0, 0, true, "NP_DB_CONNINFO" },
+    { "database_url", NP_SET_STRING, NULL, "PostgreSQL URI, used when NP_DB_CONNINFO is unset",
+      offsetof(struct store_config, database_url), 0, 0, true, "DATABASE_URL" },
+    { "ack_hwm", NP_SET_INT, "1000",
+      "send high-water mark of each ack socket (acks queued per ingest)",
+      offsetof(struct store_config, ack_hwm), 1, 1000000, false, NULL },
+    { "max_retry_ms", NP_SET_INT, "5000", "cap of the backoff between database retries",
+      offsetof(struct store_config, max_retry_ms), 100, 600000, false, NULL },
+    { "stop_ms", NP_SET_INT, "10000", "on SIGTERM, how long to keep retrying the last batch",
+      offsetof(struct store_config, stop_ms), 0, 600000, false, NULL },
+    { "migrate_only", NP_SET_BOOL, "false", "apply database migrations and exit",
+      offsetof(struct store_config, migrate_only), 0, 0, false, NULL },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+int main(int argc, char **argv)
+{
+    struct store_config cfg;
+    struct sigaction sa;
+    enum np_log_level level = NP_LOG_INFO;
+    int rc = 0;
+
+    memset(&cfg, 0, sizeof(cfg));
+    rc = np_config_load(settings, NSETTINGS, "store", "newspipe-store [options]", &cfg, argc, argv,
+                        NULL);
+    if (rc == NP_CONFIG_EXIT) {
+        np_config_cleanup(settings, NSETTINGS, &cfg);
+        return 0;
+    }
+    if (rc != NP_CONFIG_RUN) {
+        np_config_cleanup(settings, NSETTINGS, &cfg);
+        return 2;
+    }
+    if (np_log_level_parse(cfg.log_level, &level) != 0) {
+        fprintf(stderr, "invalid value \"%s\" for log_level: expected error, warn, info or debug\n",
+                cfg.log_level);
+        np_config_cleanup(settings, NSETTINGS, &cfg);
+        return 2;
+    }
+    np_log_init("store", level);
+    np_config_log(settings, NSETTINGS, &cfg);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    rc = store_run(&cfg, &stop_flag);
+    np_config_cleanup(settings, NSETTINGS, &cfg);
+    if (rc == NP_EINVAL) {
+        return 2;
+    }
+    if (rc != 0) {
+        np_log_error("exiting after a failure: %s", np_strerror(rc));
+        return 1;
+    }
+    np_log_info("stopped");
+    return 0;
+}

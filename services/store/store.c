@@ -1,2 +1,516 @@
-/* store.c - placeholder until written */
-extern int np_placeholder_store;
+/* store.c - the store worker: PULL messages, write them in batches, ack what committed
+ *
+ * One thread, one loop: poll the PULL socket, decode each message once (store_msg_decode),
+ * buffer up to batch_size messages, and close the batch when it is full or batch_ms after its
+ * first message. A closed batch is written in one transaction (store_db_write_batch) and only
+ * after COMMIT are its seqs acked to the ingest instance named in each envelope.
+ *
+ * Choices:
+ * - While a batch cannot be written (database down, serialization failure) the loop keeps it
+ *   and retries with capped exponential backoff and full jitter, and reads nothing: the PULL
+ *   socket's high-water mark then pushes back on classify, and ingest's in-flight limit on
+ *   clients. Memory is bounded by batch_size messages of at most ~1 MiB each.
+ * - Acks: one PUSH socket per distinct ack endpoint, connected on first use, at most
+ *   STORE_ACK_PEERS_MAX (the least recently used is closed). A send that would block is
+ *   dropped with a warning: ingest redelivers unacked records, and ON CONFLICT makes the second
+ *   write a no-op. Messages whose envelope was unreadable have no seq and are not acked.
+ * - Stop: the flag is checked between polls (at most 100 ms apart); the current batch is
+ *   flushed, retrying for at most stop_ms, then acked. If it cannot be committed in that time
+ *   store exits anyway (status 1): nothing was acked, so ingest sends it again.
+ * - The ack endpoint comes from the envelope, i.e. from inside the pipeline; store connects
+ *   wherever it says. The pipeline sockets are trusted (DESIGN.md section 7).
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unistd.h>
+
+#include <zmq.h>
+#include <libpq-fe.h>
+
+#include "np/article.h"
+#include "np/db.h"
+#include "np/err.h"
+#include "np/log.h"
+#include "np/msg.h"
+#include "np/zsock.h"
+#include "store_db.h"
+#include "store_msg.h"
+
+/* Largest frame accepted from classify: a canonical article may exceed the client limit a bit
+ * (escaping, the id), and the envelope carries tags and evidence. */
+#define STORE_MAXMSGSIZE (INT64_C(2359296)) /* 2 MiB + 256 KiB */
+_Static_assert(STORE_MAXMSGSIZE >= 2 * (int64_t)(NP_ARTICLE_MAX) + (int64_t)(NP_ENVELOPE_MAX),
+               "pipeline frames must fit an article and its envelope");
+
+/* How often the loop looks at the stop flag while idle. */
+#define STORE_POLL_MS 100
+
+/* First retry delay; doubles up to max_retry_ms. */
+#define STORE_RETRY_BASE_MS 100
+
+/* An open ack socket. */
+struct ack_peer {
+    char *endpoint; /* owned */
+    void *sock;
+    uint64_t used; /* tick of last use, for LRU */
+};
+
+struct store {
+    const struct store_config *cfg; /* borrowed */
+    const volatile sig_atomic_t *stop;
+    const char *conninfo; /* borrowed from cfg; NULL = PG* variables */
+    void *ctx;
+    void *pull;
+    PGconn *conn;
+    struct store_msg **batch; /* batch_size slots, each owned while set */
+    size_t n;
+    int64_t batch_started_ms;
+    int64_t stop_deadline_ms; /* 0 until stop is seen */
+    struct ack_peer peers[STORE_ACK_PEERS_MAX];
+    size_t npeers;
+    uint64_t tick;
+    unsigned int seed;
+    int retries; /* consecutive failures, for the backoff */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True once the stop flag is set; records when the grace period ends. */
+static bool stopping(struct store *s)
+{
+    if (*s->stop == 0) {
+        return false;
+    }
+    if (s->stop_deadline_ms == 0) {
+        s->stop_deadline_ms = now_ms() + s->cfg->stop_ms;
+    }
+    return true;
+}
+
+/* True when store is stopping and its grace period is over. */
+static bool out_of_time(struct store *s)
+{
+    return stopping(s) && now_ms() >= s->stop_deadline_ms;
+}
+
+/* Sleeps for the next backoff delay (capped exponential, full jitter), in slices so a stop is
+ * noticed. Returns false when store should give up instead (stopping, out of time). */
+static bool backoff(struct store *s)
+{
+    long cap = s->cfg->max_retry_ms;
+    long delay = STORE_RETRY_BASE_MS;
+    int64_t until = 0;
+
+    for (int i = 0; i < s->retries && delay < cap; i++) {
+        delay *= 2;
+    }
+    delay = delay > cap ? cap : delay;
+    delay = delay / 2 + (long)(rand_r(&s->seed) % (unsigned int)(delay / 2 + 1));
+    s->retries++;
+    until = now_ms() + delay;
+    while (now_ms() < until) {
+        struct timespec ts = { 0, 20 * 1000000L };
+
+        if (out_of_time(s)) {
+            return false;
+        }
+        nanosleep(&ts, NULL);
+    }
+    return !out_of_time(s);
+}
+
+/* Connects, retrying while the server is not reachable. */
+static int connect_db(struct store *s)
+{
+    struct np_err err;
+    int rc = 0;
+
+    for (;;) {
+        np_err_clear(&err);
+        rc = np_db_connect(s->conninfo, &s->conn, &err);
+        if (rc == 0) {
+            s->retries = 0;
+            return 0;
+        }
+        if (rc != NP_ETRANSIENT) {
+            np_log_error("cannot connect to database: %s", err.msg);
+            return rc;
+        }
+        np_log_warn("%s attempt=%d", err.msg, s->retries + 1);
+        if (stopping(s) || !backoff(s)) {
+            return NP_ESHUTDOWN;
+        }
+    }
+}
+
+/* Brings a broken connection back (PQreset) and recreates the session's staging tables. */
+static void repair_db(struct store *s)
+{
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        np_log_warn("reconnecting to database");
+        PQreset(s->conn);
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            np_log_warn("could not reconnect to database: %s", PQerrorMessage(s->conn));
+            return;
+        }
+        np_log_info("reconnected to database");
+    }
+    if (store_db_prepare(s->conn) != 0) {
+        np_log_warn("could not prepare the database session");
+    }
+}
+
+static int migrate(struct store *s, int *version)
+{
+    struct np_err err;
+    int rc = 0;
+
+    for (;;) {
+        np_err_clear(&err);
+        rc = store_db_migrate(s->conn, version, &err);
+        if (rc == 0) {
+            s->retries = 0;
+            return store_db_prepare(s->conn) == 0 ? 0 : NP_EDB;
+        }
+        if (rc != NP_ETRANSIENT) {
+            np_log_error("cannot apply migrations: %s", err.msg);
+            return rc;
+        }
+        np_log_warn("could not apply migrations, retrying: %s", err.msg);
+        if (stopping(s) || !backoff(s)) {
+            return NP_ESHUTDOWN;
+        }
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            PQreset(s->conn);
+        }
+    }
+}
+
+/* ---- acks ---- */
+
+static void *ack_socket(struct store *s, const char *endpoint)
+{
+    struct np_zsock_opts opts = { 0 };
+    struct ack_peer *p = NULL;
+    struct np_err err;
+
+    for (size_t i = 0; i < s->npeers; i++) {
+        if (strcmp(s->peers[i].endpoint, endpoint) == 0) {
+            s->peers[i].used = ++s->tick;
+            return s->peers[i].sock;
+        }
+    }
+    if (s->npeers == STORE_ACK_PEERS_MAX) {
+        size_t lru = 0;
+
+        for (size_t i = 1; i < s->npeers; i++) {
+            lru = s->peers[i].used < s->peers[lru].used ? i : lru;
+        }
+        np_log_info("closing the least recently used ack socket endpoint=%s",
+                    s->peers[lru].endpoint);
+        np_zsock_close(&s->peers[lru].sock);
+        free(s->peers[lru].endpoint);
+        s->peers[lru] = s->peers[--s->npeers];
+    }
+    p = &s->peers[s->npeers];
+    p->endpoint = strdup(endpoint);
+    if (p->endpoint == NULL) {
+        return NULL;
+    }
+    opts.sndhwm = (int)s->cfg->ack_hwm;
+    opts.linger_ms = 500;
+    opts.sndtimeo_ms = 100;
+    np_err_clear(&err);
+    p->sock = np_zsock_open(s->ctx, ZMQ_PUSH, endpoint, false, &opts, &err);
+    if (p->sock == NULL) {
+        np_log_warn("could not open ack socket endpoint=%s error=\"%s\"", endpoint, err.msg);
+        free(p->endpoint);
+        p->endpoint = NULL;
+        return NULL;
+    }
+    p->used = ++s->tick;
+    s->npeers++;
+    return p->sock;
+}
+
+/* Sends the acks of the committed batch: one frame per distinct ack endpoint. */
+static void send_acks(struct store *s)
+{
+    uint64_t *seqs = malloc((s->n + 1) * sizeof(*seqs));
+    bool *done = calloc(s->n + 1, sizeof(*done));
+
+    if (seqs == NULL || done == NULL) {
+        np_log_error("could not send acks: out of memory batch=%zu", s->n);
+        goto out;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const char *ep = s->batch[i]->origin_ack;
+        char *buf = NULL;
+        size_t len = 0;
+        size_t k = 0;
+        void *sock = NULL;
+        int rc = 0;
+
+        if (done[i] || !s->batch[i]->has_seq || ep == NULL || s->batch[i]->outcome == 0) {
+            continue;
+        }
+        for (size_t j = i; j < s->n; j++) {
+            const struct store_msg *m = s->batch[j];
+
+            if (!done[j] && m->has_seq && m->origin_ack != NULL && strcmp(m->origin_ack, ep) == 0) {
+                seqs[k++] = m->seq;
+                done[j] = true;
+            }
+        }
+        sock = ack_socket(s, ep);
+        if (sock == NULL || np_msg_ack_encode(seqs, k, &buf, &len) != 0) {
+            np_log_warn("dropped acks, ingest will redeliver endpoint=%s seqs=%zu", ep, k);
+            continue;
+        }
+        rc = np_zsock_send(sock, (const void *const *)&buf, &len, 1, 0);
+        if (rc != 0) {
+            np_log_warn("dropped acks, ingest will redeliver endpoint=%s seqs=%zu error=\"%s\"", ep,
+                        k, np_strerror(rc));
+        }
+        free(buf);
+    }
+out:
+    free(seqs);
+    free(done);
+}
+
+/* ---- batches ---- */
+
+static void seq_range(const struct store *s, uint64_t *lo, uint64_t *hi)
+{
+    *lo = UINT64_MAX;
+    *hi = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->batch[i]->has_seq) {
+            *lo = s->batch[i]->seq < *lo ? s->batch[i]->seq : *lo;
+            *hi = s->batch[i]->seq > *hi ? s->batch[i]->seq : *hi;
+        }
+    }
+    if (*lo > *hi) {
+        *lo = 0;
+    }
+}
+
+/* Writes the batch (retrying while the database is away), acks it, empties it. */
+static int flush(struct store *s)
+{
+    struct store_db_stats st;
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    int64_t t0 = now_ms();
+    int rc = 0;
+
+    if (s->n == 0) {
+        return 0;
+    }
+    seq_range(s, &lo, &hi);
+    for (;;) {
+        memset(&st, 0, sizeof(st));
+        rc = store_db_write_batch(s->conn, s->batch, s->n, &st);
+        if (rc == 0) {
+            break;
+        }
+        if (rc != NP_ETRANSIENT) {
+            np_log_error("cannot write batch batch=%zu seq_min=%" PRIu64 " seq_max=%" PRIu64
+                         " error=\"%s\"",
+                         s->n, lo, hi, np_strerror(rc));
+            return rc;
+        }
+        np_log_warn("could not write batch, will retry batch=%zu seq_min=%" PRIu64
+                    " seq_max=%" PRIu64 " attempt=%d",
+                    s->n, lo, hi, s->retries + 1);
+        if (!backoff(s)) {
+            np_log_error("giving up on batch at shutdown, ingest will redeliver batch=%zu "
+                         "seq_min=%" PRIu64 " seq_max=%" PRIu64,
+                         s->n, lo, hi);
+            return NP_ETRANSIENT;
+        }
+        repair_db(s);
+    }
+    s->retries = 0;
+    send_acks(s);
+    np_log_debug("stored batch batch=%zu articles=%zu existing=%zu duplicates=%zu rejected=%zu "
+                 "isolated=%zu dropped=%zu seq_min=%" PRIu64 " seq_max=%" PRIu64 " ms=%" PRId64,
+                 s->n, st.articles, st.existing, st.duplicates, st.rejected, st.isolated,
+                 st.dropped, lo, hi, now_ms() - t0);
+    for (size_t i = 0; i < s->n; i++) {
+        store_msg_destroy(&s->batch[i]);
+    }
+    s->n = 0;
+    return 0;
+}
+
+/* Reads what is waiting, up to a full batch, without blocking. */
+static int read_some(struct store *s)
+{
+    struct np_frames f;
+    int rc = 0;
+
+    while (s->n < (size_t)s->cfg->batch_size) {
+        struct store_msg *m = NULL;
+        size_t total = 0;
+
+        rc = np_zsock_recv(s->pull, &f, ZMQ_DONTWAIT);
+        if (rc == NP_ETRANSIENT) {
+            return 0;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        total = f.total;
+        rc = store_msg_decode(
+            f.n > 0 ? np_frame_data(&f, 0) : NULL, f.n > 0 ? np_frame_size(&f, 0) : 0,
+            f.n > 1 ? np_frame_data(&f, 1) : NULL, f.n > 1 ? np_frame_size(&f, 1) : 0, total, &m);
+        np_frames_close(&f);
+        if (rc != 0) {
+            np_log_error("could not keep a message: %s", np_strerror(rc));
+            return rc;
+        }
+        if (m->kind == STORE_MSG_REJECTED && strcmp(m->stage, "store") == 0) {
+            char seq[32] = "none";
+
+            if (m->has_seq) {
+                snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
+            }
+            np_log_warn("refused a pipeline message seq=%s reason=\"%s\"", seq, m->reason);
+        }
+        if (s->n == 0) {
+            s->batch_started_ms = now_ms();
+        }
+        s->batch[s->n++] = m;
+    }
+    return 0;
+}
+
+static int loop(struct store *s)
+{
+    int rc = 0;
+
+    while (!stopping(s)) {
+        zmq_pollitem_t item = { s->pull, 0, ZMQ_POLLIN, 0 };
+        long timeout = STORE_POLL_MS;
+
+        if (s->n > 0) {
+            int64_t left = s->batch_started_ms + s->cfg->batch_ms - now_ms();
+
+            timeout = left < 0 ? 0 : (left < STORE_POLL_MS ? (long)left : STORE_POLL_MS);
+        }
+        if (zmq_poll(&item, 1, timeout) < 0) {
+            int e = zmq_errno();
+
+            if (e == ETERM) {
+                break;
+            }
+            if (e != EINTR) {
+                np_log_error("could not poll: %s", zmq_strerror(e));
+                return NP_EIO;
+            }
+            continue;
+        }
+        rc = (item.revents & ZMQ_POLLIN) != 0 ? read_some(s) : 0;
+        if (rc != 0) {
+            return rc;
+        }
+        if (s->n >= (size_t)s->cfg->batch_size ||
+            (s->n > 0 && now_ms() - s->batch_started_ms >= s->cfg->batch_ms)) {
+            rc = flush(s);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    np_log_info("stopping pending=%zu", s->n);
+    return flush(s);
+}
+
+static int start(struct store *s)
+{
+    struct np_zsock_opts opts = { 0 };
+    struct np_err err;
+    char endpoint[256];
+    int version = 0;
+    int rc = connect_db(s);
+
+    if (rc != 0) {
+        return rc;
+    }
+    np_log_info("connected to database");
+    rc = migrate(s, &version);
+    if (rc != 0 || s->cfg->migrate_only) {
+        if (rc == 0) {
+            np_log_info("migrations applied schema=%d", version);
+        }
+        return rc;
+    }
+    opts.maxmsgsize = STORE_MAXMSGSIZE;
+    np_err_clear(&err);
+    s->pull = np_zsock_open(s->ctx, ZMQ_PULL, s->cfg->bind, true, &opts, &err);
+    if (s->pull == NULL) {
+        np_log_error("cannot listen for messages: %s", err.msg);
+        return NP_EINVAL;
+    }
+    if (np_zsock_last_endpoint(s->pull, endpoint, sizeof(endpoint)) != 0) {
+        snprintf(endpoint, sizeof(endpoint), "%s", s->cfg->bind);
+    }
+    np_log_info("ready bind=%s schema=%d", endpoint, version);
+    return 0;
+}
+
+int store_run(const struct store_config *cfg, const volatile sig_atomic_t *stop)
+{
+    struct store s;
+    int rc = NP_ENOMEM;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
+    s.stop = stop;
+    s.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+    s.conninfo = cfg->db != NULL && cfg->db[0] != '\0' ? cfg->db : cfg->database_url;
+    s.batch = calloc((size_t)cfg->batch_size, sizeof(struct store_msg *));
+    s.ctx = zmq_ctx_new();
+    if (s.batch == NULL || s.ctx == NULL) {
+        np_log_error("cannot start: out of memory");
+        goto out;
+    }
+    rc = start(&s);
+    if (rc == 0 && !cfg->migrate_only) {
+        rc = loop(&s);
+    }
+    if (rc == NP_ESHUTDOWN) {
+        rc = 0; /* stopped before there was anything to do */
+    }
+out:
+    for (size_t i = 0; i < s.n; i++) {
+        store_msg_destroy(&s.batch[i]);
+    }
+    for (size_t i = 0; i < s.npeers; i++) {
+        np_zsock_close(&s.peers[i].sock);
+        free(s.peers[i].endpoint);
+    }
+    np_zsock_close(&s.pull);
+    if (s.ctx != NULL) {
+        zmq_ctx_term(s.ctx);
+    }
+    PQfinish(s.conn);
+    free(s.batch);
+    return rc;
+}
