@@ -7,6 +7,13 @@ np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)
 np_add_test(test_push_text SOURCES unit/test_push_text.c LIBS push_core LABELS unit)
 
 np_add_test(test_pipeline SOURCES integration/test_pipeline.c
+  integration/harness.c
   LIBS push_core PostgreSQL::PostgreSQL PkgConfig::ZMQ
   LABELS integration FIXTURES pg TIMEOUT 300
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
+
+# Faults with real processes: SIGKILLed workers, PostgreSQL stopped, a refused row.
+np_add_test(test_faults SOURCES integration/test_faults.c integration/harness.c
+  LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ PkgConfig::JANSSON
+  LABELS "integration;fault" FIXTURES pg TIMEOUT 900
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)

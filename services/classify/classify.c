@@ -29,7 +29,9 @@
 
 #include "classify_engine.h"
 #include "np/article.h"
+#include "np/http.h"
 #include "np/log.h"
+#include "np/metrics.h"
 #include "np/msg.h"
 #include "np/zsock.h"
 
@@ -65,7 +67,12 @@ struct classify {
     void *in;
     void *out;
     volatile sig_atomic_t *stop;
-    uint64_t n_tagged, n_rejected, n_passed;
+    struct np_metrics *metrics;
+    struct np_http *http;
+    struct np_counter *tagged;
+    struct np_counter *rejected;
+    struct np_counter *passed;
+    struct np_histogram *seconds;
 };
 
 /*
@@ -112,7 +119,7 @@ static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_
         origin.id = env->origin_id;
         origin.ack = env->origin_ack;
     }
-    c->n_rejected++;
+    np_counter_inc(c->rejected);
     np_log_warn("passing on unreadable message as rejected: %s seq=%" PRIu64, why->msg,
                 env != NULL ? env->seq : 0);
     if (np_msg_new_rejected(&rej, env != NULL ? env->seq : 0, &origin, np_now_us(), "classify",
@@ -127,6 +134,23 @@ static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_
     return rc;
 }
 
+/* Counts each tag given, by name (the registry bounds the number of names). */
+static void count_tags(struct classify *c, const json_t *tags)
+{
+    char labels[NP_METRICS_LABELS_MAX];
+    size_t i = 0;
+    json_t *t = NULL;
+
+    json_array_foreach (tags, i, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+
+        if (name != NULL && np_metrics_label(labels, sizeof(labels), "tag", name) == 0) {
+            np_counter_inc(np_metrics_counter(c->metrics, "tags_total", "Tags given, by tag",
+                                              labels));
+        }
+    }
+}
+
 /* Classifies one article message; env is decoded, payload is the article frame. */
 static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg_t *payload)
 {
@@ -138,6 +162,7 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     char *buf = NULL;
     size_t len = 0;
     char when[40];
+    double t0 = 0;
     int rc = 0;
 
     doc = json_loadb(zmq_msg_data(payload), zmq_msg_size(payload), 0, &jerr);
@@ -154,10 +179,13 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
         rc = pass_rejected(c, env, payload, &why);
         goto out;
     }
+    t0 = (double)np_now_us();
     rc = classify_engine_run(c->engine, a, &result);
     if (rc != 0) {
         goto out;
     }
+    np_histogram_observe(c->seconds, ((double)np_now_us() - t0) / 1e6);
+    count_tags(c, json_object_get(result, "tags"));
     np_date_format(np_now_us(), when, sizeof(when));
     json_object_set_new(result, "classified_at", json_string(when));
     if (json_object_update(env->root, result) != 0 || np_msg_encode(env, &buf, &len) != 0) {
@@ -166,7 +194,7 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     }
     np_log_debug("tagged article_id=%s seq=%" PRIu64 " tags=%zu", env->id, env->seq,
                  json_array_size(json_object_get(result, "tags")));
-    c->n_tagged++;
+    np_counter_inc(c->tagged);
     rc = send_pair(c, buf, len, payload);
 out:
     free(buf);
@@ -194,7 +222,7 @@ static int handle(struct classify *c)
     } else if (np_msg_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &env, &why) != 0) {
         rc = pass_rejected(c, NULL, &f.frame[1], &why);
     } else if (env.kind == NP_MSG_REJECTED) {
-        c->n_passed++;
+        np_counter_inc(c->passed);
         rc = send_pair(c, np_frame_data(&f, 0), np_frame_size(&f, 0), &f.frame[1]);
     } else {
         rc = classify_article(c, &env, &f.frame[1]);
@@ -228,6 +256,31 @@ static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
                 c->cfg->taxonomy, st.tags, st.entities, st.phrases);
 }
 
+static int open_metrics(struct classify *c)
+{
+    struct np_err err = { 0 };
+    struct np_metrics *m = np_metrics_new("classify");
+
+    if (m == NULL) {
+        return NP_ENOMEM;
+    }
+    c->metrics = m;
+    c->tagged = np_metrics_counter(m, "articles_tagged_total", "Articles classified", NULL);
+    c->rejected = np_metrics_counter(m, "messages_rejected_total",
+                                     "Messages passed on as rejected (unreadable)", NULL);
+    c->passed = np_metrics_counter(m, "rejected_passed_total",
+                                   "Rejections from ingest passed on to store", NULL);
+    c->seconds = np_metrics_histogram(m, "classify_seconds", "Rules engine time per article",
+                                      NULL, np_metrics_latency_bounds,
+                                      np_metrics_latency_bounds_len);
+    c->http = np_http_start(c->cfg->metrics_bind, (int)c->cfg->metrics_port, m, &err);
+    if (c->http == NULL) {
+        np_log_error("cannot serve metrics: %s port=%ld", err.msg, c->cfg->metrics_port);
+        return NP_EIO;
+    }
+    return 0;
+}
+
 static int classify_open(struct classify *c)
 {
     struct np_zsock_opts opts = { .sndhwm = (int)c->cfg->hwm,
@@ -235,7 +288,11 @@ static int classify_open(struct classify *c)
                                   .sndtimeo_ms = 1000 };
     struct np_err err = { 0 };
     struct classify_engine_stats st;
+    int rc = open_metrics(c);
 
+    if (rc != 0) {
+        return rc;
+    }
     c->engine = classify_engine_load(c->cfg->taxonomy, &err);
     if (c->engine == NULL) {
         np_log_error("cannot load taxonomy: %s path=\"%s\" at=%s", err.msg, c->cfg->taxonomy,
@@ -267,7 +324,9 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
     int rc = classify_open(&c);
 
     if (rc == 0) {
-        np_log_info("ready input=%s output=%s", cfg->input, cfg->output);
+        np_http_set_ready(c.http, true, NULL);
+        np_log_info("ready input=%s output=%s metrics_port=%d", cfg->input, cfg->output,
+                    np_http_port(c.http));
     }
     while (rc == 0 && !*stop) {
         zmq_pollitem_t item = { c.in, 0, ZMQ_POLLIN, 0 };
@@ -289,13 +348,16 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
     if (rc == NP_ESHUTDOWN) {
         rc = 0;
     }
-    np_log_info("stopped tagged=%" PRIu64 " rejected=%" PRIu64 " passed=%" PRIu64, c.n_tagged,
-                c.n_rejected, c.n_passed);
+    np_log_info("stopped tagged=%" PRIu64 " rejected=%" PRIu64 " passed=%" PRIu64,
+                np_counter_value(c.tagged), np_counter_value(c.rejected),
+                np_counter_value(c.passed));
     np_zsock_close(&c.in);
     np_zsock_close(&c.out);
     if (c.ctx != NULL) {
         zmq_ctx_term(c.ctx);
     }
     classify_engine_destroy(&c.engine);
+    np_http_stop(&c.http);
+    np_metrics_destroy(&c.metrics);
     return rc;
 }

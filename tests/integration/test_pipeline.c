@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,27 +20,18 @@
 #include <string.h>
 #include <time.h>
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <zmq.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "harness.h"
 #include "push_text.h"
 
 #define REUTERS_N  1000
 #define DEADLINE_S 90
 
-extern char **environ;
-
 struct fixture {
-    char dir[64];
-    char db[64];
-    char conninfo[128];
-    pid_t pids[3];
-    PGconn *conn;
+    struct h_pipeline p;
     void *ctx;
     void *router;
     void *pull;
@@ -76,180 +66,26 @@ static const struct {
 
 #define N_MALFORMED (sizeof(malformed) / sizeof(malformed[0]))
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
-static PGconn *connect_db(const char *dbname)
-{
-    const char *keys[] = { "dbname", NULL };
-    const char *vals[] = { dbname, NULL };
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "cannot connect to %s: %s", dbname, PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-    }
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-}
-
-/* Runs a query returning one number; -1 when the query fails (e.g. no table yet). */
-static long query_long(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    long v = -1;
-
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-    }
-    PQclear(r);
-    return v;
-}
-
-static pid_t spawn(const char *name, char *const extra_env[])
-{
-    char path[1024];
-    char *argv[] = { path, NULL };
-    char **env = NULL;
-    size_t n = 0;
-    size_t k = 0;
-    pid_t pid = -1;
-
-    snprintf(path, sizeof(path), "%s/%s", getenv("NP_BIN_DIR"), name);
-    while (environ[n] != NULL) {
-        n++;
-    }
-    while (extra_env[k] != NULL) {
-        k++;
-    }
-    env = calloc(n + k + 1, sizeof(*env));
-    assert_non_null(env);
-    memcpy(env, extra_env, k * sizeof(*env));
-    memcpy(env + k, environ, n * sizeof(*env));
-    assert_int_equal(posix_spawn(&pid, path, NULL, NULL, argv, env), 0);
-    free(env);
-    return pid;
-}
-
-/* Waits for pid to exit, up to timeout_s; returns its wait status, or -1 on timeout. */
-static int wait_exit(pid_t pid, double timeout_s)
-{
-    double end = now_s() + timeout_s;
-    int status = 0;
-
-    while (now_s() < end) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-
-        if (r == pid) {
-            return status;
-        }
-        pause_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-static void start_workers(struct fixture *f)
-{
-    char e[12][512];
-    char *store_env[4];
-    char *classify_env[5];
-    char *ingest_env[9];
-
-    snprintf(e[0], sizeof(e[0]), "NP_STORE_BIND=ipc://%s/store", f->dir);
-    snprintf(e[1], sizeof(e[1]), "NP_DB_CONNINFO=%s", f->conninfo);
-    snprintf(e[2], sizeof(e[2]), "NP_CLASSIFY_INPUT=ipc://%s/forward", f->dir);
-    snprintf(e[3], sizeof(e[3]), "NP_CLASSIFY_OUTPUT=ipc://%s/store", f->dir);
-    snprintf(e[4], sizeof(e[4]), "NP_CLASSIFY_TAXONOMY=%s", getenv("NP_TAXONOMY"));
-    snprintf(e[5], sizeof(e[5]), "NP_INGEST_PULL=ipc://%s/pull", f->dir);
-    snprintf(e[6], sizeof(e[6]), "NP_INGEST_ROUTER=ipc://%s/router", f->dir);
-    snprintf(e[7], sizeof(e[7]), "NP_INGEST_FORWARD=ipc://%s/forward", f->dir);
-    snprintf(e[8], sizeof(e[8]), "NP_INGEST_ACK=ipc://%s/ack", f->dir);
-    snprintf(e[9], sizeof(e[9]), "NP_INGEST_JOURNAL_DIR=%s/journal", f->dir);
-    store_env[0] = e[0];
-    store_env[1] = e[1];
-    store_env[2] = "NP_STORE_METRICS_PORT=0";
-    store_env[3] = NULL;
-    classify_env[0] = e[2];
-    classify_env[1] = e[3];
-    classify_env[2] = e[4];
-    classify_env[3] = "NP_CLASSIFY_METRICS_PORT=0";
-    classify_env[4] = NULL;
-    for (int i = 0; i < 5; i++) {
-        ingest_env[i] = e[5 + i];
-    }
-    ingest_env[5] = "NP_INGEST_METRICS_PORT=0";
-    ingest_env[6] = "NP_INGEST_REDELIVER_MS=3000";
-    ingest_env[7] = "NP_INGEST_SHUTDOWN_MS=3000";
-    ingest_env[8] = NULL;
-    f->pids[0] = spawn("newspipe-store", store_env);
-    f->pids[1] = spawn("newspipe-classify", classify_env);
-    f->pids[2] = spawn("newspipe-ingest", ingest_env);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    PGconn *admin = NULL;
-    char sql[128];
     char ep[128];
     int linger = 0;
 
-    if (f == NULL || getenv("NP_BIN_DIR") == NULL || getenv("NP_TAXONOMY") == NULL) {
+    if (f == NULL || getenv("NP_TAXONOMY") == NULL || h_pipeline_init(&f->p, "e2e") != 0) {
         return -1;
     }
-    snprintf(f->dir, sizeof(f->dir), "/tmp/np-e2e-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        return -1;
-    }
-    snprintf(f->db, sizeof(f->db), "np_e2e_%ld", (long)getpid());
-    snprintf(f->conninfo, sizeof(f->conninfo), "dbname=%s", f->db);
-    admin = connect_db("postgres");
-    if (admin == NULL) {
-        return -1;
-    }
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", f->db);
-    PQclear(PQexec(admin, sql));
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->db);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
-    f->conn = connect_db(f->db);
-    if (f->conn == NULL) {
-        return -1;
-    }
-    start_workers(f);
+    f->p.extra_env[H_INGEST][0] = "NP_INGEST_REDELIVER_MS=3000";
+    f->p.extra_env[H_INGEST][1] = "NP_INGEST_SHUTDOWN_MS=3000";
+    h_start_all(&f->p);
     f->ctx = zmq_ctx_new();
     f->router = zmq_socket(f->ctx, ZMQ_DEALER);
     f->pull = zmq_socket(f->ctx, ZMQ_PUSH);
     zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(f->pull, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(ep, sizeof(ep), "ipc://%s/router", f->dir);
+    snprintf(ep, sizeof(ep), "ipc://%s/router", f->p.dir);
     zmq_connect(f->router, ep);
-    snprintf(ep, sizeof(ep), "ipc://%s/pull", f->dir);
+    snprintf(ep, sizeof(ep), "ipc://%s/pull", f->p.dir);
     zmq_connect(f->pull, ep);
     *state = f;
     return 0;
@@ -258,28 +94,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    PGconn *admin = NULL;
-    char sql[128];
-    char cmd[128];
 
-    for (int i = 0; i < 3; i++) {
-        if (f->pids[i] > 0) {
-            kill(f->pids[i], SIGKILL);
-            waitpid(f->pids[i], NULL, 0);
-        }
-    }
     zmq_close(f->router);
     zmq_close(f->pull);
     zmq_ctx_term(f->ctx);
-    PQfinish(f->conn);
-    admin = connect_db("postgres");
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->db);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "could not remove %s\n", f->dir);
-    }
+    h_pipeline_cleanup(&f->p);
     free(f);
     return 0;
 }
@@ -315,16 +134,13 @@ static char *request(struct fixture *f, const char *payload, size_t len, char *i
 
 static char *sample_json(void)
 {
-    char path[1024];
     FILE *fp = NULL;
     char *buf = NULL;
     long n = 0;
     json_t *obj = NULL;
     char *out = NULL;
 
-    snprintf(path, sizeof(path), "%s/samples/scmp-china-russia-trade.txt",
-             getenv("NP_SHARED_DATA"));
-    fp = fopen(path, "rb");
+    fp = fopen(h_shared("samples/scmp-china-russia-trade.txt"), "rb");
     assert_non_null(fp);
     fseek(fp, 0, SEEK_END);
     n = ftell(fp);
@@ -337,21 +153,6 @@ static char *sample_json(void)
     json_decref(obj);
     free(buf);
     return out;
-}
-
-/* Polls until `sql` returns want, or the deadline passes; returns the last value. */
-static long wait_for(PGconn *c, const char *sql, long want, double deadline)
-{
-    long v = -1;
-
-    while (now_s() < deadline) {
-        v = query_long(c, sql);
-        if (v == want) {
-            break;
-        }
-        pause_ms(200);
-    }
-    return v;
 }
 
 static void check_sample_row(PGconn *c, const char *id)
@@ -426,15 +227,14 @@ static void check_rejections(PGconn *c, long router_rejected)
         assert_non_null(strstr(reason, field));
     }
     PQclear(r);
-    assert_int_equal(query_long(c, "SELECT count(*) FROM rejected_messages WHERE "
-                                   "channel = 'router'"),
+    assert_int_equal(h_query_long(c, "SELECT count(*) FROM rejected_messages WHERE "
+                                     "channel = 'router'"),
                      router_rejected);
 }
 
 static void test_pipeline_end_to_end(void **state)
 {
     struct fixture *f = *state;
-    char path[1024];
     char sample_id[128];
     char id[128];
     char *sample = sample_json();
@@ -445,7 +245,7 @@ static void test_pipeline_end_to_end(void **state)
     long accepted = 0;
     long rejected = 0;
     long duplicate = 0;
-    double deadline = now_s() + DEADLINE_S;
+    double deadline = h_now() + DEADLINE_S;
     char sql[256];
 
     /* The reference article, then again: one row, the second is a duplicate. */
@@ -458,8 +258,7 @@ static void test_pipeline_end_to_end(void **state)
     free(status);
 
     /* 1,000 Reuters articles; wire briefs without a title or body are rejected. */
-    snprintf(path, sizeof(path), "%s/reuters-train.jsonl", getenv("NP_SHARED_DATA"));
-    fp = fopen(path, "r");
+    fp = fopen(h_shared("reuters-train.jsonl"), "r");
     assert_non_null(fp);
     for (int i = 0; i < REUTERS_N && getline(&line, &cap, fp) > 0; i++) {
         status = request(f, line, strlen(line) - 1, NULL, 0);
@@ -488,24 +287,22 @@ static void test_pipeline_end_to_end(void **state)
     }
 
     /* Everything lands: articles (sample + distinct Reuters), and every rejection. */
-    assert_int_equal(wait_for(f->conn, "SELECT count(*) FROM articles", accepted + 1, deadline),
+    assert_int_equal(h_wait_for(f->p.conn, "SELECT count(*) FROM articles", accepted + 1, deadline),
                      accepted + 1);
-    assert_int_equal(wait_for(f->conn, "SELECT count(*) FROM rejected_messages",
-                              rejected + (long)N_MALFORMED, deadline),
+    assert_int_equal(h_wait_for(f->p.conn, "SELECT count(*) FROM rejected_messages",
+                                rejected + (long)N_MALFORMED, deadline),
                      rejected + (long)N_MALFORMED);
     snprintf(sql, sizeof(sql),
              "SELECT count(DISTINCT id) FROM articles WHERE id LIKE 'reuters-%%'");
-    assert_int_equal(query_long(f->conn, sql), accepted);
-    check_sample_row(f->conn, sample_id);
-    check_sample_tags(f->conn, sample_id);
-    check_rejections(f->conn, rejected);
+    assert_int_equal(h_query_long(f->p.conn, sql), accepted);
+    check_sample_row(f->p.conn, sample_id);
+    check_sample_tags(f->p.conn, sample_id);
+    check_rejections(f->p.conn, rejected);
 
     /* SIGTERM: every worker finishes and exits 0. */
-    for (int i = 2; i >= 0; i--) {
-        kill(f->pids[i], SIGTERM);
-        assert_int_equal(wait_exit(f->pids[i], 15), 0);
-        f->pids[i] = 0;
-    }
+    assert_int_equal(h_stop(&f->p, H_INGEST, 15), 0);
+    assert_int_equal(h_stop(&f->p, H_CLASSIFY, 15), 0);
+    assert_int_equal(h_stop(&f->p, H_STORE, 15), 0);
 }
 
 int main(void)

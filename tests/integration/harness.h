@@ -1,0 +1,77 @@
+/* harness.h - what the integration tests share: workers as real processes, a database each */
+#ifndef NP_TEST_HARNESS_H
+#define NP_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+enum h_worker {
+    H_STORE = 0,
+    H_CLASSIFY = 1,
+    H_INGEST = 2,
+    H_WORKERS = 3,
+};
+
+/* A pipeline under test: a temporary folder with the ipc endpoints, journal and logs, a
+ * database of its own, and the three workers. */
+struct h_pipeline {
+    char dir[64];
+    char db[64];
+    char conninfo[128];
+    pid_t pid[H_WORKERS];
+    char *extra_env[H_WORKERS][8]; /* borrowed strings, NULL-terminated, added to each worker */
+    PGconn *conn;
+};
+
+/* Seconds on the monotonic clock. */
+double h_now(void);
+
+/* Sleeps ms milliseconds. */
+void h_pause_ms(long ms);
+
+/* Connects to database dbname with libpq's environment (PGHOST, ...). NULL on failure. */
+PGconn *h_connect(const char *dbname);
+
+/* Runs sql returning one number; -1 when it fails or returns NULL. */
+long h_query_long(PGconn *c, const char *sql);
+
+/* Polls sql until it returns want or deadline (h_now() value) passes; returns the last value. */
+long h_wait_for(PGconn *c, const char *sql, long want, double deadline);
+
+/*
+ * Makes the folder and a fresh database named after `name` and the pid, connects p->conn.
+ * Returns 0 or -1.
+ */
+int h_pipeline_init(struct h_pipeline *p, const char *name);
+
+/* Starts (or restarts) one worker, stderr appended to <dir>/<worker>.log. */
+void h_start(struct h_pipeline *p, enum h_worker w);
+
+/* Starts the three workers. */
+void h_start_all(struct h_pipeline *p);
+
+/* Sends sig to a worker and, for SIGKILL, reaps it. */
+void h_kill(struct h_pipeline *p, enum h_worker w, int sig);
+
+/* True while the worker is running (not exited). */
+bool h_alive(struct h_pipeline *p, enum h_worker w);
+
+/* SIGTERMs a worker and waits up to timeout_s; returns its wait status, -1 on timeout. */
+int h_stop(struct h_pipeline *p, enum h_worker w, double timeout_s);
+
+/* Peak resident memory (VmHWM) of a worker in KiB, 0 if unknown. */
+long h_peak_rss_kb(struct h_pipeline *p, enum h_worker w);
+
+/* Prints the last lines of each worker's log on stderr (for failures). */
+void h_dump_logs(struct h_pipeline *p);
+
+/* Kills what still runs, drops the database, removes the folder. */
+void h_pipeline_cleanup(struct h_pipeline *p);
+
+/* Path of a file in the shared data folder (NP_SHARED_DATA). Static buffer. */
+const char *h_shared(const char *name);
+
+#endif /* NP_TEST_HARNESS_H */

@@ -1,0 +1,456 @@
+/* test_faults.c - nothing lost: workers killed, PostgreSQL stopped, a row the database refuses
+ *
+ * Each test runs the three real binaries against a database of its own, pushes Reuters
+ * articles (copies get new ids) through the ROUTER socket like a careful client (a window of
+ * requests; a request unanswered for resend_ms is sent again, as any client must do when its
+ * server dies), injects one fault, and then checks that the database holds exactly the ids
+ * ingest answered "accepted" or "duplicate": no more, no fewer. Each prints one line:
+ *
+ *     fault=<name> pushed=N accepted=N stored=N duplicates=N lost=0
+ *
+ * NP_FAULT_ARTICLES sets how many articles each test pushes (default 20000).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+/* One article to push and what became of it. */
+struct article {
+    char *json;
+    char id[48];
+    double sent_at; /* 0: not in flight */
+
+    enum {
+        A_NEW,
+        A_SENT,
+        A_ACCEPTED,
+        A_DUPLICATE,
+        A_REJECTED
+    } state;
+};
+
+struct run {
+    struct h_pipeline p;
+    void *ctx;
+    void *dealer;
+    struct article *a;
+    size_t n;
+    size_t next; /* next article never sent */
+    size_t answered;
+    size_t inflight;
+    long resend_ms;
+};
+
+/* A fault injected when `answered` reaches `at`. */
+typedef void (*fault_fn)(struct run *r, int k);
+
+static size_t articles_wanted(void)
+{
+    const char *v = getenv("NP_FAULT_ARTICLES");
+    long n = v != NULL ? strtol(v, NULL, 10) : 20000;
+
+    return n > 100 ? (size_t)n : 100;
+}
+
+/* Articles for one run: n when given, else articles_wanted(). */
+static size_t articles_for(size_t n)
+{
+    return n > 0 ? n : articles_wanted();
+}
+
+/* Reuters lines with a title and a body, copies given new ids, until n articles. */
+static void load_articles(struct run *r, size_t n)
+{
+    FILE *fp = fopen(h_shared("reuters-train.jsonl"), "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int copy = 0;
+
+    assert_non_null(fp);
+    r->a = calloc(n, sizeof(*r->a));
+    assert_non_null(r->a);
+    while (r->n < n) {
+        json_t *o = NULL;
+        const char *title = NULL;
+        const char *body = NULL;
+
+        if (getline(&line, &cap, fp) <= 0) {
+            rewind(fp);
+            copy++;
+            continue;
+        }
+        o = json_loads(line, 0, NULL);
+        title = json_string_value(json_object_get(o, "title"));
+        body = json_string_value(json_object_get(o, "body"));
+        if (title != NULL && body != NULL && title[0] != '\0' && body[0] != '\0') {
+            struct article *a = &r->a[r->n++];
+
+            snprintf(a->id, sizeof(a->id), "%s-c%d", json_string_value(json_object_get(o, "id")),
+                     copy);
+            json_object_set_new(o, "id", json_string(a->id));
+            a->json = json_dumps(o, JSON_COMPACT);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(fp);
+}
+
+static void run_init(struct run *r, const char *name, long resend_ms, size_t n)
+{
+    char ep[128];
+    int linger = 0;
+    int hwm = 100000;
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(h_pipeline_init(&r->p, name), 0);
+    r->resend_ms = resend_ms;
+    /* Short timeouts, so redelivery happens within the test. */
+    r->p.extra_env[H_INGEST][0] = "NP_INGEST_REDELIVER_MS=2000";
+    r->p.extra_env[H_INGEST][1] = "NP_INGEST_REDELIVER_MAX_MS=8000";
+    r->p.extra_env[H_INGEST][2] = "NP_INGEST_SHUTDOWN_MS=2000";
+    r->p.extra_env[H_STORE][0] = "NP_STORE_MAX_RETRY_MS=1000";
+    r->ctx = zmq_ctx_new();
+    r->dealer = zmq_socket(r->ctx, ZMQ_DEALER);
+    zmq_setsockopt(r->dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(r->dealer, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(r->dealer, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    snprintf(ep, sizeof(ep), "ipc://%s/router", r->p.dir);
+    zmq_connect(r->dealer, ep);
+    load_articles(r, articles_for(n));
+}
+
+static void run_cleanup(struct run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->a[i].json);
+    }
+    free(r->a);
+    zmq_close(r->dealer);
+    zmq_ctx_term(r->ctx);
+    h_pipeline_cleanup(&r->p);
+}
+
+static void send_article(struct run *r, size_t i)
+{
+    uint64_t id = i;
+    struct article *a = &r->a[i];
+
+    if (zmq_send(r->dealer, &id, sizeof(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        return; /* socket full: the resend scan tries again */
+    }
+    zmq_send(r->dealer, "", 0, ZMQ_SNDMORE);
+    zmq_send(r->dealer, a->json, strlen(a->json), 0);
+    if (a->state == A_NEW) {
+        r->inflight++;
+    }
+    a->state = A_SENT;
+    a->sent_at = h_now();
+}
+
+static void read_replies(struct run *r, long wait_ms)
+{
+    zmq_pollitem_t item = { r->dealer, 0, ZMQ_POLLIN, 0 };
+
+    if (zmq_poll(&item, 1, wait_ms) <= 0) {
+        return;
+    }
+    for (;;) {
+        uint64_t id = 0;
+        char buf[512];
+        int n = 0;
+
+        if (zmq_recv(r->dealer, &id, sizeof(id), ZMQ_DONTWAIT) != sizeof(id)) {
+            break;
+        }
+        zmq_recv(r->dealer, buf, sizeof(buf), 0);
+        n = zmq_recv(r->dealer, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        if (id >= r->n || r->a[id].state != A_SENT) {
+            continue; /* the answer to a copy we sent again */
+        }
+        r->a[id].state = strstr(buf, "\"accepted\"") != NULL    ? A_ACCEPTED
+                         : strstr(buf, "\"duplicate\"") != NULL ? A_DUPLICATE
+                                                                : A_REJECTED;
+        r->answered++;
+        r->inflight--;
+    }
+}
+
+/* One step of a careful client: fill the window, read replies, resend what is overdue. */
+static void pump(struct run *r, long wait_ms)
+{
+    double now = h_now();
+
+    while (r->next < r->n && r->inflight < 500) {
+        send_article(r, r->next++);
+    }
+    read_replies(r, wait_ms);
+    for (size_t i = 0; i < r->next; i++) {
+        if (r->a[i].state == A_SENT && now - r->a[i].sent_at > (double)r->resend_ms / 1000) {
+            send_article(r, i);
+        }
+    }
+}
+
+/* Pushes everything, calling fault(r, k) when answered reaches at[k]. */
+static void push_all(struct run *r, fault_fn fault, const size_t *at, int nfaults)
+{
+    int k = 0;
+    double deadline = h_now() + 600;
+
+    while (r->answered < r->n && h_now() < deadline) {
+        pump(r, 20);
+        if (k < nfaults && r->answered >= at[k]) {
+            fault(r, k++);
+        }
+    }
+    assert_int_equal(r->answered, r->n);
+}
+
+/* Waits until the database holds every accepted id, then compares the two sets exactly. */
+static void check_nothing_lost(struct run *r, const char *name)
+{
+    size_t accepted = 0;
+    size_t duplicates = 0;
+    size_t lost = 0;
+    long stored = 0;
+    PGresult *res = NULL;
+    json_t *ids = json_object();
+
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->a[i].state == A_ACCEPTED || r->a[i].state == A_DUPLICATE) {
+            accepted++;
+            duplicates += r->a[i].state == A_DUPLICATE;
+            json_object_set_new(ids, r->a[i].id, json_true());
+        }
+    }
+    stored = h_wait_for(r->p.conn, "SELECT count(*) FROM articles", (long)accepted, h_now() + 120);
+    res = PQexec(r->p.conn, "SELECT id FROM articles");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object_del(ids, PQgetvalue(res, i, 0));
+    }
+    lost = json_object_size(ids);
+    PQclear(res);
+    json_decref(ids);
+    printf("fault=%s pushed=%zu accepted=%zu stored=%ld duplicates=%zu lost=%zu\n", name, r->n,
+           accepted, stored, duplicates, lost);
+    fflush(stdout);
+    if (lost != 0 || stored != (long)accepted) {
+        h_dump_logs(&r->p);
+    }
+    assert_int_equal(lost, 0);
+    assert_int_equal(stored, (long)accepted);
+    assert_int_equal(h_query_long(r->p.conn, "SELECT count(*) - count(DISTINCT id) FROM articles"),
+                     0);
+}
+
+static void kill_restart(struct run *r, enum h_worker w)
+{
+    h_kill(&r->p, w, SIGKILL);
+    h_pause_ms(100 + rand() % 400);
+    h_start(&r->p, w);
+}
+
+static void fault_classify(struct run *r, int k)
+{
+    (void)k;
+    kill_restart(r, H_CLASSIFY);
+}
+
+static void fault_store(struct run *r, int k)
+{
+    (void)k;
+    kill_restart(r, H_STORE);
+}
+
+static void fault_ingest(struct run *r, int k)
+{
+    (void)k;
+    kill_restart(r, H_INGEST);
+}
+
+/* Three kill points at random moments between 10% and 90% of the run. */
+static void random_points(size_t n, size_t at[3])
+{
+    for (int i = 0; i < 3; i++) {
+        at[i] = n / 10 + (size_t)rand() % (n * 8 / 10);
+    }
+    for (int i = 0; i < 3; i++) {
+        for (int j = i + 1; j < 3; j++) {
+            if (at[j] < at[i]) {
+                size_t t = at[i];
+
+                at[i] = at[j];
+                at[j] = t;
+            }
+        }
+    }
+}
+
+static void kill_test(enum h_worker w, fault_fn fault, const char *name)
+{
+    struct run r;
+    size_t at[3];
+
+    run_init(&r, name, 5000, 0);
+    h_start_all(&r.p);
+    random_points(r.n, at);
+    push_all(&r, fault, at, 3);
+    check_nothing_lost(&r, name);
+    assert_true(h_alive(&r.p, w));
+    run_cleanup(&r);
+}
+
+static void test_kill_classify(void **state)
+{
+    (void)state;
+    kill_test(H_CLASSIFY, fault_classify, "kill-classify");
+}
+
+static void test_kill_store(void **state)
+{
+    (void)state;
+    kill_test(H_STORE, fault_store, "kill-store");
+}
+
+static void test_kill_ingest(void **state)
+{
+    (void)state;
+    kill_test(H_INGEST, fault_ingest, "kill-ingest");
+}
+
+static long max_rss_mb(struct run *r)
+{
+    long kb = 0;
+
+    for (int w = 0; w < H_WORKERS; w++) {
+        long v = h_peak_rss_kb(&r->p, (enum h_worker)w);
+
+        kb = v > kb ? v : kb;
+    }
+    return kb / 1024;
+}
+
+static void pg_ctl(const char *what)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "'%s' %s '%s' '%s' >&2", getenv("NP_PG_HARNESS"), what,
+             getenv("NP_PG_DIR"), getenv("PGPORT"));
+    assert_int_equal(system(cmd), 0);
+}
+
+static void fault_database(struct run *r, int k)
+{
+    double until = 0;
+
+    (void)k;
+    pg_ctl("pause");
+    /* Keep pushing while it is down: intake must pause, nothing may be dropped. */
+    until = h_now() + 10;
+    while (h_now() < until) {
+        pump(r, 50);
+    }
+    for (int w = 0; w < H_WORKERS; w++) {
+        assert_true(h_alive(&r->p, (enum h_worker)w));
+    }
+    printf("database down 10 s: answered=%zu inflight=%zu max_rss_mb=%ld\n", r->answered,
+           r->inflight, max_rss_mb(r));
+    pg_ctl("resume");
+}
+
+static void test_database_outage(void **state)
+{
+    struct run r;
+    size_t at[1];
+
+    (void)state;
+    if (getenv("NP_TEST_PGHOST") != NULL || getenv("NP_PG_HARNESS") == NULL) {
+        skip(); /* cannot stop a server this test does not own */
+    }
+    run_init(&r, "pgdown", 60000, 0);
+    h_start_all(&r.p);
+    at[0] = r.n / 4;
+    push_all(&r, fault_database, at, 1);
+    check_nothing_lost(&r, "database-outage");
+    for (int w = 0; w < H_WORKERS; w++) {
+        assert_true(h_alive(&r.p, (enum h_worker)w));
+    }
+    printf("max_rss_mb=%ld\n", max_rss_mb(&r));
+    run_cleanup(&r);
+}
+
+/* A row PostgreSQL refuses (here a trigger raises for one title): it goes to
+ * rejected_messages with its SQLSTATE, the rest of its batch lands. */
+static void test_refused_row(void **state)
+{
+    struct run r;
+    PGresult *res = NULL;
+    json_t *o = NULL;
+
+    (void)state;
+    run_init(&r, "refused", 5000, 500);
+    h_start(&r.p, H_STORE);
+    assert_int_equal(h_wait_for(r.p.conn,
+                                "SELECT count(*) FROM pg_tables WHERE tablename = "
+                                "'articles'",
+                                1, h_now() + 30),
+                     1);
+    res = PQexec(r.p.conn, "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql "
+                           "AS $$ BEGIN IF NEW.title = 'POISON' THEN RAISE EXCEPTION "
+                           "'poisoned row' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$; "
+                           "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles FOR EACH ROW "
+                           "EXECUTE FUNCTION refuse_poison()");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    o = json_loads(r.a[250].json, 0, NULL);
+    json_object_set_new(o, "title", json_string("POISON"));
+    free(r.a[250].json);
+    r.a[250].json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    h_start(&r.p, H_CLASSIFY);
+    h_start(&r.p, H_INGEST);
+    push_all(&r, NULL, NULL, 0);
+    /* The poisoned article was accepted by ingest; it must be in rejected_messages instead. */
+    r.a[250].state = A_REJECTED;
+    check_nothing_lost(&r, "refused-row");
+    res = PQexec(r.p.conn, "SELECT stage, sqlstate, reason FROM rejected_messages");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "store");
+    assert_string_equal(PQgetvalue(res, 0, 1), "22023");
+    assert_non_null(strstr(PQgetvalue(res, 0, 2), "poisoned row"));
+    PQclear(res);
+    run_cleanup(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_row),     cmocka_unit_test(test_kill_classify),
+        cmocka_unit_test(test_kill_store),      cmocka_unit_test(test_kill_ingest),
+        cmocka_unit_test(test_database_outage),
+    };
+
+    unsigned seed = (unsigned)time(NULL);
+
+    printf("fault seed=%u (kill points are random)\n", seed);
+    srand(seed);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
