@@ -42,6 +42,10 @@ static const struct np_setting settings[] = {
       offsetof(struct store_config, stop_ms), 0, 600000, false, NULL },
     { "migrate_only", NP_SET_BOOL, "false", "apply database migrations and exit",
       offsetof(struct store_config, migrate_only), 0, 0, false, NULL },
+    { "metrics_port", NP_SET_INT, "9103", "HTTP port for /metrics, /healthz, /readyz (0: off)",
+      offsetof(struct store_config, metrics_port), 0, 65535, false, NULL },
+    { "metrics_bind", NP_SET_STRING, "0.0.0.0", "address the HTTP endpoint listens on",
+      offsetof(struct store_config, metrics_bind), 0, 0, false, NULL },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

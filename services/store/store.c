@@ -38,7 +38,9 @@
 #include "np/article.h"
 #include "np/db.h"
 #include "np/err.h"
+#include "np/http.h"
 #include "np/log.h"
+#include "np/metrics.h"
 #include "np/msg.h"
 #include "np/zsock.h"
 #include "store_db.h"
@@ -79,7 +81,74 @@ struct store {
     uint64_t tick;
     unsigned int seed;
     int retries; /* consecutive failures, for the backoff */
+    struct np_metrics *metrics;
+    struct np_http *http;
+    struct np_counter *batches;
+    struct np_counter *articles;
+    struct np_counter *existing;
+    struct np_counter *duplicates;
+    struct np_counter *rejected;
+    struct np_counter *isolated;
+    struct np_counter *db_transient;
+    struct np_histogram *batch_rows;
+    struct np_histogram *latency;
 };
+
+/* Registers the metrics and starts the HTTP endpoint (not ready until migrated and bound). */
+static int open_metrics(struct store *s)
+{
+    struct np_metrics *m = np_metrics_new("store");
+    struct np_err err = { 0 };
+
+    if (m == NULL) {
+        return NP_ENOMEM;
+    }
+    s->metrics = m;
+    s->batches = np_metrics_counter(m, "batches_total", "Batches committed", NULL);
+    s->articles = np_metrics_counter(m, "rows_committed_total", "Rows committed, by table",
+                                     "table=\"articles\"");
+    s->rejected = np_metrics_counter(m, "rows_committed_total", "Rows committed, by table",
+                                     "table=\"rejected_messages\"");
+    s->existing = np_metrics_counter(m, "articles_existing_total",
+                                     "Articles already stored (redelivered or resent)", NULL);
+    s->duplicates = np_metrics_counter(m, "articles_batch_duplicates_total",
+                                       "Articles dropped as duplicates inside one batch", NULL);
+    s->isolated = np_metrics_counter(m, "db_errors_total", "Database errors, by class",
+                                     "class=\"data\"");
+    s->db_transient = np_metrics_counter(m, "db_errors_total", "Database errors, by class",
+                                         "class=\"transient\"");
+    s->batch_rows = np_metrics_histogram(m, "batch_messages", "Messages per committed batch", NULL,
+                                         np_metrics_batch_bounds, np_metrics_batch_bounds_len);
+    s->latency = np_metrics_histogram(m, "e2e_latency_seconds",
+                                      "From ingest accepting an article to its commit", NULL,
+                                      np_metrics_latency_bounds, np_metrics_latency_bounds_len);
+    s->http = np_http_start(s->cfg->metrics_bind, (int)s->cfg->metrics_port, m, &err);
+    if (s->http == NULL) {
+        np_log_error("cannot serve metrics: %s port=%ld", err.msg, s->cfg->metrics_port);
+        return NP_EINVAL;
+    }
+    np_http_set_ready(s->http, false, "connecting to the database");
+    return 0;
+}
+
+/* Counts a committed batch. */
+static void count_batch(struct store *s, const struct store_db_stats *st)
+{
+    double now = (double)np_now_us();
+
+    np_counter_inc(s->batches);
+    np_counter_add(s->articles, st->articles);
+    np_counter_add(s->rejected, st->rejected);
+    np_counter_add(s->existing, st->existing);
+    np_counter_add(s->duplicates, st->duplicates);
+    np_counter_add(s->isolated, st->isolated);
+    np_histogram_observe(s->batch_rows, (double)s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->batch[i]->kind == STORE_MSG_ARTICLE && s->batch[i]->received_us != NP_TIME_NONE) {
+            np_histogram_observe(s->latency, (now - (double)s->batch[i]->received_us) / 1e6);
+        }
+    }
+}
 
 static int64_t now_ms(void)
 {
@@ -335,6 +404,8 @@ static int flush(struct store *s)
                          s->n, lo, hi, np_strerror(rc));
             return rc;
         }
+        np_counter_inc(s->db_transient);
+        np_http_set_ready(s->http, false, "database unavailable");
         np_log_warn("could not write batch, will retry batch=%zu seq_min=%" PRIu64
                     " seq_max=%" PRIu64 " attempt=%d",
                     s->n, lo, hi, s->retries + 1);
@@ -347,6 +418,8 @@ static int flush(struct store *s)
         repair_db(s);
     }
     s->retries = 0;
+    np_http_set_ready(s->http, true, NULL);
+    count_batch(s, &st);
     send_acks(s);
     np_log_debug("stored batch batch=%zu articles=%zu existing=%zu duplicates=%zu rejected=%zu "
                  "isolated=%zu dropped=%zu seq_min=%" PRIu64 " seq_max=%" PRIu64 " ms=%" PRId64,
@@ -448,8 +521,11 @@ static int start(struct store *s)
     struct np_err err;
     char endpoint[256];
     int version = 0;
-    int rc = connect_db(s);
+    int rc = open_metrics(s);
 
+    if (rc == 0) {
+        rc = connect_db(s);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -471,7 +547,9 @@ static int start(struct store *s)
     if (np_zsock_last_endpoint(s->pull, endpoint, sizeof(endpoint)) != 0) {
         snprintf(endpoint, sizeof(endpoint), "%s", s->cfg->bind);
     }
-    np_log_info("ready bind=%s schema=%d", endpoint, version);
+    np_http_set_ready(s->http, true, NULL);
+    np_log_info("ready bind=%s schema=%d metrics_port=%d", endpoint, version,
+                np_http_port(s->http));
     return 0;
 }
 
@@ -512,5 +590,7 @@ out:
     }
     PQfinish(s.conn);
     free(s.batch);
+    np_http_stop(&s.http);
+    np_metrics_destroy(&s.metrics);
     return rc;
 }

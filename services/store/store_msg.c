@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "np/article.h"
 #include "np/err.h"
 #include "np/hash.h"
 #include "np/log.h"
@@ -565,6 +566,7 @@ int store_msg_decode(const void *env, size_t env_len, const void *payload, size_
     if (m == NULL) {
         return NP_ENOMEM;
     }
+    m->received_us = NP_TIME_NONE;
     if (payload != NULL) {
         m->raw = dup_bytes(payload, payload_len);
         m->raw_len = payload_len;
@@ -578,6 +580,9 @@ int store_msg_decode(const void *env, size_t env_len, const void *payload, size_
          * keep the row, but there is no seq to ack and nobody to ack it to. */
         m->has_seq = e.origin_id[0] != '\0';
         m->seq = e.seq;
+        if (np_date_parse(e.received_at, "received_at", &m->received_us, NULL) != 0) {
+            m->received_us = NP_TIME_NONE;
+        }
         m->origin_id = m->has_seq ? dup_or_null(e.origin_id) : NULL;
         m->origin_ack = m->has_seq ? dup_or_null(e.origin_ack) : NULL;
         if (m->has_seq && (m->origin_id == NULL || m->origin_ack == NULL)) {

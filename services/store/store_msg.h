@@ -50,6 +50,7 @@ struct store_msg {
     struct store_buf entity_rows; /* kind article: zero or more lines for np_stage_entities */
     /* kind rejected: the rejected_messages columns (NULL when unknown) */
     char *received_at;
+    int64_t received_us; /* when ingest accepted it (microseconds), or NP_TIME_NONE */
     char *stage;
     char *channel;
     char *reason;
