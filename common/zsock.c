@@ -46,10 +46,37 @@ static int attach_all(void *sock, const char *endpoints, bool bind, struct np_er
     return rc;
 }
 
+/* Sets the CURVE options of opts, if any. Must run before bind/connect. */
+static int set_curve(void *sock, const struct np_zsock_opts *opts, struct np_err *err)
+{
+    static const char domain[] = "newspipe";
+    int on = 1;
+    int rc = 0;
+
+    if (opts == NULL || opts->curve_secret == NULL) {
+        return 0;
+    }
+    if (opts->curve_server_key == NULL) {
+        rc |= zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof(on));
+        rc |= zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
+    } else {
+        rc |= zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, opts->curve_server_key, 40);
+        rc |= zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, opts->curve_public, 40);
+    }
+    rc |= zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, opts->curve_secret, 40);
+    if (rc != 0) {
+        return np_err_set(err, NP_EINVAL, "curve", "could not set CURVE keys: %s",
+                          zmq_strerror(zmq_errno()));
+    }
+    return 0;
+}
+
 void *np_zsock_open(void *ctx, int type, const char *endpoints, bool bind,
                     const struct np_zsock_opts *opts, struct np_err *err)
 {
-    struct np_zsock_opts o = { 1000, 1000, 1000, -1, -1 };
+    struct np_zsock_opts o = {
+        .sndhwm = 1000, .rcvhwm = 1000, .linger_ms = 1000, .maxmsgsize = -1, .sndtimeo_ms = -1
+    };
     void *sock = NULL;
 
     if (opts != NULL) {
@@ -73,7 +100,7 @@ void *np_zsock_open(void *ctx, int type, const char *endpoints, bool bind,
         zmq_close(sock);
         return NULL;
     }
-    if (attach_all(sock, endpoints, bind, err) != 0) {
+    if (set_curve(sock, opts, err) != 0 || attach_all(sock, endpoints, bind, err) != 0) {
         zmq_close(sock);
         return NULL;
     }

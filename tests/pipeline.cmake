@@ -17,3 +17,7 @@ np_add_test(test_faults SOURCES integration/test_faults.c integration/harness.c
   LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ PkgConfig::JANSSON
   LABELS "integration;fault" FIXTURES pg TIMEOUT 900
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
+
+# CURVE admits listed clients only; bad settings exit 2 (no database needed).
+np_add_test(test_access SOURCES integration/test_access.c integration/harness.c
+  LIBS np_common PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration TIMEOUT 120)

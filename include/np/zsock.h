@@ -26,6 +26,11 @@ struct np_zsock_opts {
     int linger_ms;       /* 1000 */
     int64_t maxmsgsize;  /* -1 (no limit); client-facing sockets set NP_ARTICLE_MAX */
     int sndtimeo_ms;     /* -1 (block) */
+    /* CURVE, Z85 keys (borrowed). A server sets curve_secret (its own) and gets ZAP domain
+     * "newspipe"; a client sets all three. None set: no encryption. */
+    const char *curve_secret;
+    const char *curve_public;     /* client: its own public key */
+    const char *curve_server_key; /* client: the server's public key */
 };
 
 /*

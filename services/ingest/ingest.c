@@ -40,6 +40,8 @@
 
 #include "ingest_dedupe.h"
 #include "ingest_journal.h"
+#include "ingest_zap.h"
+#include "np/curve.h"
 #include "np/article.h"
 #include "np/http.h"
 #include "np/log.h"
@@ -90,6 +92,12 @@ static const struct np_setting settings[] = {
       OPT(metrics_port), 0, 65535, false, NULL },
     { "metrics_bind", NP_SET_STRING, "0.0.0.0", "address the HTTP endpoint listens on",
       OPT(metrics_bind), 0, 0, false, NULL },
+    { "curve_secret_file", NP_SET_STRING, NULL,
+      "server key pair file (newspipe-keygen): turns on CURVE for the client sockets",
+      OPT(curve_secret_file), 0, 0, false, NULL },
+    { "curve_clients", NP_SET_STRING, NULL,
+      "allowed client public keys: a .pub file or a folder of .pub files",
+      OPT(curve_clients), 0, 0, false, NULL },
     { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0,
       false, NULL },
 };
@@ -139,6 +147,9 @@ struct ingest {
     char ack_endpoint[256];
     struct ingest_journal *journal;
     struct ingest_dedupe *dedupe;
+    struct np_curve_allow *allow; /* CURVE clients admitted, or NULL (no CURVE) */
+    struct ingest_zap *zap;
+    char curve_secret[NP_CURVE_KEY_LEN + 1];
 
     struct slot *ring; /* owned; capacity is a power of two >= the window */
     uint64_t mask;
@@ -257,6 +268,10 @@ static int open_sockets(struct ingest *in)
                                     .maxmsgsize = 2 * (int64_t)NP_ARTICLE_MAX };
     struct np_zsock_opts inner = { .sndhwm = (int)cfg->hwm, .rcvhwm = (int)cfg->hwm };
     struct np_err err = { 0 };
+
+    if (in->allow != NULL) {
+        client.curve_secret = in->curve_secret;
+    }
 
     in->pull = np_zsock_open(in->ctx, ZMQ_PULL, cfg->pull, true, &client, &err);
     if (in->pull != NULL) {
@@ -807,6 +822,36 @@ static int open_metrics(struct ingest *in)
     return 0;
 }
 
+/* Loads the keys and starts the ZAP handler when CURVE is configured. */
+static int start_curve(struct ingest *in)
+{
+    char pub[NP_CURVE_KEY_LEN + 1];
+    struct np_err err = { 0 };
+
+    if (in->cfg->curve_secret_file == NULL || in->cfg->curve_secret_file[0] == '\0') {
+        return 0;
+    }
+    if (in->cfg->curve_clients == NULL) {
+        np_log_error("cannot enable CURVE: curve_clients (the allowed client keys) is not set");
+        return NP_EINVAL;
+    }
+    if (np_curve_load_keypair(in->cfg->curve_secret_file, pub, in->curve_secret, &err) != 0) {
+        np_log_error("cannot enable CURVE: %s", err.msg);
+        return NP_EINVAL;
+    }
+    in->allow = np_curve_allow_load(in->cfg->curve_clients, &err);
+    if (in->allow == NULL) {
+        np_log_error("cannot enable CURVE: %s", err.msg);
+        return NP_EINVAL;
+    }
+    in->zap = ingest_zap_start(in->ctx, in->allow);
+    if (in->zap == NULL) {
+        return NP_EIO;
+    }
+    np_log_info("CURVE on for the client sockets clients=%zu", np_curve_allow_count(in->allow));
+    return 0;
+}
+
 static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
 {
     struct np_err err = { 0 };
@@ -838,7 +883,10 @@ static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
     if (in->ctx == NULL) {
         return NP_EIO;
     }
-    rc = open_sockets(in);
+    rc = start_curve(in);
+    if (rc == 0) {
+        rc = open_sockets(in);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -858,9 +906,12 @@ static void ingest_close(struct ingest *in)
     np_zsock_close(&in->router);
     np_zsock_close(&in->forward);
     np_zsock_close(&in->ack);
+    ingest_zap_stop(&in->zap);
     if (in->ctx != NULL) {
         zmq_ctx_term(in->ctx);
     }
+    np_curve_allow_destroy(&in->allow);
+    np_curve_wipe(in->curve_secret, sizeof(in->curve_secret));
     ingest_journal_close(&in->journal);
     ingest_dedupe_destroy(&in->dedupe);
     np_http_stop(&in->http);

@@ -27,6 +27,8 @@ struct ingest_config {
     long hwm;
     long metrics_port;
     char *metrics_bind;
+    char *curve_secret_file; /* server key pair file: CURVE on the client sockets when set */
+    char *curve_clients;     /* allowed client public keys: a .pub file or a folder of them */
     char *log_level;
 };
 

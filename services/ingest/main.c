@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     np_config_cleanup(table, n, &cfg);
     if (rc != 0) {
         np_log_error("stopping on error: %s", np_strerror(rc));
-        return 1;
+        return rc == NP_EINVAL ? 2 : 1;
     }
     return 0;
 }

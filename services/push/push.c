@@ -27,6 +27,7 @@
 
 #include "push_text.h"
 #include "np/article.h"
+#include "np/curve.h"
 #include "np/err.h"
 #include "np/zsock.h"
 
@@ -48,6 +49,11 @@ static const struct np_setting settings[] = {
     { "no_wait", NP_SET_BOOL, "false", "fire and forget on the PULL socket, no replies",
       OPT(no_wait), 0, 0, false, NULL },
     { "quiet", NP_SET_BOOL, "false", "print only the summary", OPT(quiet), 0, 0, false, NULL },
+    { "curve_server", NP_SET_STRING, NULL,
+      "file with ingest's CURVE public key (.pub): encrypt and authenticate", OPT(curve_server),
+      0, 0, false, NULL },
+    { "curve_key", NP_SET_STRING, NULL, "this client's CURVE key pair file (newspipe-keygen)",
+      OPT(curve_key), 0, 0, false, NULL },
 };
 
 const struct np_setting *push_settings(size_t *n)
@@ -471,6 +477,9 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
                                   .rcvhwm = (int)cfg->window * 2 + 16,
                                   .linger_ms = (int)cfg->timeout_ms };
     struct np_err e = { 0 };
+    char server[NP_CURVE_KEY_LEN + 1];
+    char pub[NP_CURVE_KEY_LEN + 1];
+    char sec[NP_CURVE_KEY_LEN + 1];
     void *ctx = zmq_ctx_new();
     int rc = 0;
 
@@ -479,6 +488,22 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
     if (ctx == NULL || p.labels == NULL) {
         rc = 2;
         goto out;
+    }
+    if (cfg->curve_server != NULL) {
+        if (cfg->curve_key == NULL) {
+            fprintf(err, "newspipe-push: --curve-server needs --curve-key (newspipe-keygen)\n");
+            rc = 2;
+            goto out;
+        }
+        if (np_curve_load_public(cfg->curve_server, server, &e) != 0 ||
+            np_curve_load_keypair(cfg->curve_key, pub, sec, &e) != 0) {
+            fprintf(err, "newspipe-push: %s\n", e.msg);
+            rc = 2;
+            goto out;
+        }
+        opts.curve_server_key = server;
+        opts.curve_public = pub;
+        opts.curve_secret = sec;
     }
     p.sock = np_zsock_open(ctx, cfg->no_wait ? ZMQ_PUSH : ZMQ_DEALER,
                            cfg->no_wait ? cfg->pull_endpoint : cfg->endpoint, false, &opts, &e);
@@ -516,5 +541,6 @@ out:
         zmq_ctx_term(ctx);
     }
     free(p.labels);
+    np_curve_wipe(sec, sizeof(sec));
     return rc;
 }

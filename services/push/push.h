@@ -16,6 +16,8 @@ struct push_config {
     long rate;           /* articles per second, 0 = as fast as possible */
     bool no_wait;        /* fire and forget on the PULL socket */
     bool quiet;          /* no progress, no per-rejection lines */
+    char *curve_server;  /* file with ingest's public key: CURVE on when set */
+    char *curve_key;     /* this client's key pair file (newspipe-keygen) */
 };
 
 /* The settings table (borrowed, static). *n receives its length. */

@@ -268,7 +268,7 @@ void h_pipeline_cleanup(struct h_pipeline *p)
     }
     PQfinish(p->conn);
     p->conn = NULL;
-    admin = h_connect("postgres");
+    admin = p->db[0] != '\0' ? h_connect("postgres") : NULL;
     if (admin != NULL) {
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", p->db);
         PQclear(PQexec(admin, sql));

@@ -47,7 +47,8 @@ long h_wait_for(PGconn *c, const char *sql, long want, double deadline);
  */
 int h_pipeline_init(struct h_pipeline *p, const char *name);
 
-/* Starts (or restarts) one worker, stderr appended to <dir>/<worker>.log. */
+/* Starts (or restarts) one worker, stderr appended to <dir>/<worker>.log. A pipeline with only
+ * p->dir set (no database: h_pipeline_init not called) can run ingest alone. */
 void h_start(struct h_pipeline *p, enum h_worker w);
 
 /* Starts the three workers. */
