@@ -1,1 +1,7 @@
 # tests of area common
+# The article model: parser and normaliser, dates, URLs, text (tests/data/articles/ holds the
+# valid and invalid cases test_article walks).
+np_add_test(test_article SOURCES unit/test_article.c LIBS np_common LABELS unit)
+np_add_test(test_date SOURCES unit/test_date.c LIBS np_common LABELS unit)
+np_add_test(test_url SOURCES unit/test_url.c LIBS np_common LABELS unit)
+np_add_test(test_text SOURCES unit/test_text.c LIBS np_common LABELS unit)
