@@ -23,6 +23,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@
 #include "np/msg.h"
 #include "np/zsock.h"
 #include "store_db.h"
+#include "store_index.h"
 #include "store_msg.h"
 
 /* Largest frame accepted from classify: a canonical article may exceed the client limit a bit
@@ -92,6 +94,9 @@ struct store {
     struct np_counter *db_transient;
     struct np_histogram *batch_rows;
     struct np_histogram *latency;
+    struct np_counter *indexed;
+    struct store_index *indexer;
+    _Atomic int64_t busy_until_ms; /* the writer is saturated until then (indexer defers) */
 };
 
 /* Registers the metrics and starts the HTTP endpoint (not ready until migrated and bound). */
@@ -122,6 +127,8 @@ static int open_metrics(struct store *s)
     s->latency = np_metrics_histogram(m, "e2e_latency_seconds",
                                       "From ingest accepting an article to its commit", NULL,
                                       np_metrics_latency_bounds, np_metrics_latency_bounds_len);
+    s->indexed = np_metrics_counter(m, "articles_indexed_total",
+                                    "Articles made searchable by the indexer", NULL);
     s->http = np_http_start(s->cfg->metrics_bind, (int)s->cfg->metrics_port, m, &err);
     if (s->http == NULL) {
         np_log_error("cannot serve metrics: %s port=%ld", err.msg, s->cfg->metrics_port);
@@ -418,6 +425,9 @@ static int flush(struct store *s)
         repair_db(s);
     }
     s->retries = 0;
+    if (s->n >= (size_t)s->cfg->batch_size) {
+        atomic_store(&s->busy_until_ms, store_index_now_ms() + 1000);
+    }
     np_http_set_ready(s->http, true, NULL);
     count_batch(s, &st);
     send_acks(s);
@@ -547,6 +557,14 @@ static int start(struct store *s)
     if (np_zsock_last_endpoint(s->pull, endpoint, sizeof(endpoint)) != 0) {
         snprintf(endpoint, sizeof(endpoint), "%s", s->cfg->bind);
     }
+    if (s->cfg->search_index) {
+        s->indexer = store_index_start(s->conninfo, s->cfg->index_batch, 500, &s->busy_until_ms,
+                                       s->indexed);
+        if (s->indexer == NULL) {
+            np_log_error("cannot start the search indexer");
+            return NP_ENOMEM;
+        }
+    }
     np_http_set_ready(s->http, true, NULL);
     np_log_info("ready bind=%s schema=%d metrics_port=%d", endpoint, version,
                 np_http_port(s->http));
@@ -577,6 +595,7 @@ int store_run(const struct store_config *cfg, const volatile sig_atomic_t *stop)
         rc = 0; /* stopped before there was anything to do */
     }
 out:
+    store_index_stop(&s.indexer);
     for (size_t i = 0; i < s.n; i++) {
         store_msg_destroy(&s.batch[i]);
     }

@@ -20,6 +20,8 @@ struct store_config {
     long max_retry_ms;  /* cap of the database retry backoff */
     long stop_ms;       /* on SIGTERM, how long to keep retrying the last batch */
     bool migrate_only;  /* apply migrations and exit */
+    bool search_index;  /* run the search indexer (sql/002_search.sql) */
+    long index_batch;   /* articles the indexer moves per transaction */
     long metrics_port;  /* HTTP port for /metrics, /healthz, /readyz; 0: off */
     char *metrics_bind; /* address it listens on */
 };

@@ -77,6 +77,9 @@ static const char SQL_INSERT_ARTICLES[] =
     " FROM np_stage_entities s JOIN ins ON ins.id = s.article_id"
     " ON CONFLICT (article_id, entity) DO NOTHING"
     " RETURNING 1"
+    "), q AS ("
+    /* The indexer (store_index.c) makes new articles searchable behind the writer. */
+    " INSERT INTO search_queue (article_id) SELECT id FROM ins ON CONFLICT DO NOTHING"
     ") SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM t), (SELECT count(*) FROM e)";
 
 static const char SQL_INSERT_REJECTED[] =

@@ -177,6 +177,31 @@ static void check_sample_row(PGconn *c, const char *id)
     PQclear(r);
 }
 
+/* Full-text search (filled by store's indexer, behind the writer) finds the sample. */
+static void check_search(PGconn *c, const char *id, double deadline)
+{
+    const char *params[1] = { id };
+    PGresult *r = NULL;
+    long indexed = -1;
+
+    while (h_now() < deadline && indexed != 1) {
+        r = PQexecParams(c, "SELECT count(*) FROM article_search WHERE article_id = $1", 1, NULL,
+                         params, NULL, NULL, 0);
+        indexed = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10)
+                                                        : -1;
+        PQclear(r);
+        h_pause_ms(200);
+    }
+    assert_int_equal(indexed, 1);
+    r = PQexec(c, "SELECT a.id FROM article_search s JOIN articles a ON a.id = s.article_id, "
+                  "websearch_to_tsquery('english', 'yuan settlement') q "
+                  "WHERE s.document @@ q ORDER BY ts_rank(s.document, q) DESC");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_true(PQntuples(r) >= 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), id);
+    PQclear(r);
+}
+
 /* The classifier must find the publisher's five tags itself, with evidence. */
 static void check_sample_tags(PGconn *c, const char *id)
 {
@@ -296,6 +321,7 @@ static void test_pipeline_end_to_end(void **state)
              "SELECT count(DISTINCT id) FROM articles WHERE id LIKE 'reuters-%%'");
     assert_int_equal(h_query_long(f->p.conn, sql), accepted);
     check_sample_row(f->p.conn, sample_id);
+    check_search(f->p.conn, sample_id, deadline);
     check_sample_tags(f->p.conn, sample_id);
     check_rejections(f->p.conn, rejected);
 
