@@ -1,2 +1,1075 @@
-/* classify_engine.c - placeholder until written */
-extern int np_placeholder_classify_engine;
+/* classify_engine.c - the rules classifier: taxonomy in, tags/entities/region out
+ *
+ * Load: classify_taxonomy.c parses and validates the file; every phrase of every tag (any,
+ * all-group any, none) and every entity alias becomes a pattern - a sequence of token symbols -
+ * in one Aho-Corasick automaton (classify_match.c). Identical phrases share a pattern; each
+ * pattern keeps a list of uses (which tag or entity, which rule, which weight).
+ *
+ * Run, per article:
+ * 1. The fields title, summary, body, background and insights are tokenised in that order
+ *    (classify_text.c) and run through the automaton, one field at a time (a phrase never spans
+ *    two fields). A token's symbol is found in the vocabulary hash; tokens in no phrase get
+ *    symbol 0 and only break matches. When the taxonomy has wildcard phrases ("export*"), the
+ *    prefixes a token starts with (precomputed for vocabulary words, a trie walk for the
+ *    others) are fed as extra symbols that end patterns without moving the automaton.
+ * 2. Each match of pattern p counts into p's per-article counters: n_title (occurrences in the
+ *    title), n_text (elsewhere), and the field and byte offset of the first occurrence. A
+ *    case-sensitive pattern first compares the surface form of the matched tokens: the original
+ *    bytes without absorbed dots, so case-sensitive "US" matches "US" and "U.S." but not "us"
+ *    or "Us". Matches overlap: in "crude oil", "crude" and "crude oil" both count.
+ * 3. Only patterns that matched are visited, and through them only the tags and entities they
+ *    concern, so the cost of an article does not grow with the number of rules (except for
+ *    tags with min_score 0, which are evaluated on every article).
+ *
+ * Semantics of a tag:
+ *   per `any` phrase: effective = min(n_text + title_weight * min(n_title, 1), max_count),
+ *                     contribution = weight * effective;  score = sum of contributions.
+ *   The tag is given when score >= min_score, every `all` group is satisfied (an `any` group:
+ *   one of its phrases occurs in any field; an `entity` group: that entity is mentioned; an
+ *   `entity_kind` group: some entity of that kind is mentioned) and no `none` phrase occurs in
+ *   any field. Evidence: each matched `any` phrase as written, the first field it occurs in,
+ *   its total count (title occurrences uncapped) and the byte offset of its first occurrence in
+ *   that field of the original text; at most 10 per tag, highest contribution first.
+ * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
+ * overlap an already counted one starting at the same or a later token count once (see
+ * mention()); reported when mentions >= 1. Region: the regions of the mentioned countries; one
+ * region gives that region, several give "Global", none gives null. Tags are ordered by score
+ * descending, entities by mentions descending, ties in taxonomy order.
+ */
+#include "classify_engine.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify_match.h"
+#include "classify_taxonomy.h"
+#include "classify_text.h"
+
+#define EVIDENCE_MAX      (10)
+#define WILDCARDS_MAX     (16) /* wildcard prefixes one token can extend */
+#define TAXONOMY_FILE_MAX ((size_t)64 * 1024 * 1024)
+#define N_FIELDS          (5)
+
+enum use_kind {
+    USE_ALIAS,
+    USE_ANY,
+    USE_GROUP,
+    USE_NONE
+};
+
+/* One use of a pattern by a rule. */
+struct use {
+    double weight;  /* USE_ANY */
+    uint32_t owner; /* entity (USE_ALIAS) or tag index */
+    uint32_t item;  /* USE_ANY: index in the tag's any list */
+    uint8_t kind;   /* enum use_kind */
+    uint8_t group;  /* USE_GROUP: index in the tag's all list */
+};
+
+struct pattern {
+    uint32_t n_words;
+    bool prefix;
+    const char *surface; /* borrowed from the taxonomy; NULL when case-insensitive */
+    uint32_t use_off;
+    uint32_t use_n;
+    bool has_alias; /* some use is an entity alias */
+};
+
+/* Per-article counters; valid when stamp equals the engine's generation. */
+struct pstat {
+    uint32_t stamp;
+    uint32_t n_text;
+    uint32_t n_title;
+    uint32_t first_off;
+    uint32_t first_field;
+};
+
+struct tstat {
+    uint32_t stamp;
+    bool veto;
+    uint64_t groups; /* bit g: any-group g matched */
+    double score;
+};
+
+struct estat {
+    uint32_t stamp;
+    uint32_t mentions;
+    uint64_t last; /* field << 32 | start token of the last counted mention */
+};
+
+struct rank {
+    double key;
+    uint32_t idx;
+};
+
+struct classify_engine {
+    struct classify_taxonomy *tx; /* owned */
+    char *classifier;             /* owned: "rules/<version>" */
+    struct classify_intern *vocab;
+    struct classify_prefixes *prefixes;
+    struct classify_ac *ac;
+    uint32_t n_syms;
+    uint32_t *wc_off; /* per symbol: its wildcard prefixes in wc_items */
+    uint32_t *wc_n;
+    uint32_t *wc_items;
+    struct pattern *patterns;
+    size_t n_patterns;
+    struct use *uses;
+    uint32_t *always; /* tags with min_score 0 */
+    size_t n_always;
+
+    /*
+     * Output strings made once and shared by every result (jansson strings are immutable and
+     * reference-counted, atomically): saves most of the allocations of building a result.
+     */
+    json_t **js_tag; /* per tag: its name */
+    json_t **js_any; /* per tag any phrase, flat: its text; tag t starts at js_any_off[t] */
+    size_t *js_any_off;
+    json_t **js_entity; /* per entity: its name */
+    json_t **js_region; /* per entity: its region or NULL */
+    json_t *js_kind[CLASSIFY_KIND_COUNT];
+    json_t *js_field[N_FIELDS];
+    json_t *js_rules;
+    json_t *js_global;
+    json_t *js_classifier;
+
+    /* Scratch, reused between articles. */
+    struct classify_tokens toks;
+    uint32_t gen;
+    struct pstat *ps;
+    uint32_t *touched_p;
+    size_t n_touched_p;
+    struct tstat *ts;
+    uint32_t *touched_t;
+    size_t n_touched_t;
+    struct estat *es;
+    uint32_t *touched_e;
+    size_t n_touched_e;
+    struct rank *rank; /* max(tags, entities, longest any list) */
+};
+
+static const char *const field_names[N_FIELDS] = { "title", "summary", "body", "background",
+                                                   "insights" };
+
+/* ---- compiling ---- */
+
+/* A phrase of the taxonomy with the use it stands for. */
+struct ref {
+    struct classify_phrase *ph;
+    struct use use;
+};
+
+struct builder {
+    struct ref *refs;
+    size_t n_refs;
+    size_t cap_refs;
+    struct classify_intern *keys; /* pattern key -> pattern index + 1 */
+    char **words;                 /* symbol -> vocabulary word (NULL for prefix symbols) */
+    size_t words_cap;
+    size_t patterns_cap;
+};
+
+static int add_ref(struct builder *b, struct classify_phrase *ph, struct use u)
+{
+    if (b->n_refs == b->cap_refs) {
+        size_t cap = b->cap_refs ? b->cap_refs * 2 : 256;
+        struct ref *r = realloc(b->refs, cap * sizeof(*r));
+        if (r == NULL) {
+            return NP_ENOMEM;
+        }
+        b->refs = r;
+        b->cap_refs = cap;
+    }
+    b->refs[b->n_refs].ph = ph;
+    b->refs[b->n_refs].use = u;
+    b->n_refs++;
+    return 0;
+}
+
+static int add_refs(struct builder *b, struct classify_phrase_list *l, struct use u)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        u.item = (uint32_t)i;
+        u.weight = l->items[i].weight;
+        if (add_ref(b, &l->items[i], u) != 0) {
+            return NP_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int collect_refs(struct classify_engine *e, struct builder *b)
+{
+    struct classify_taxonomy *tx = e->tx;
+
+    for (size_t i = 0; i < tx->n_entities; i++) {
+        struct use u = { .kind = USE_ALIAS, .owner = (uint32_t)i };
+        if (add_refs(b, &tx->entities[i].aliases, u) != 0) {
+            return NP_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < tx->n_tags; i++) {
+        struct classify_tag *t = &tx->tags[i];
+        struct use u = { .kind = USE_ANY, .owner = (uint32_t)i };
+        if (add_refs(b, &t->any, u) != 0) {
+            return NP_ENOMEM;
+        }
+        for (size_t g = 0; g < t->n_all; g++) {
+            struct use ug = { .kind = USE_GROUP, .owner = (uint32_t)i, .group = (uint8_t)g };
+            if (t->all[g].type == CLASSIFY_GROUP_ANY && add_refs(b, &t->all[g].any, ug) != 0) {
+                return NP_ENOMEM;
+            }
+        }
+        struct use un = { .kind = USE_NONE, .owner = (uint32_t)i };
+        if (add_refs(b, &t->none, un) != 0) {
+            return NP_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Records word w of symbol sym, for the wildcard lists of vocabulary words. */
+static int note_word(struct builder *b, uint32_t sym, const char *w, size_t n)
+{
+    if (sym >= b->words_cap) {
+        size_t cap = b->words_cap ? b->words_cap * 2 : 1024;
+        while (cap <= sym) {
+            cap *= 2;
+        }
+        char **p = realloc(b->words, cap * sizeof(*p));
+        if (p == NULL) {
+            return NP_ENOMEM;
+        }
+        memset(p + b->words_cap, 0, (cap - b->words_cap) * sizeof(*p));
+        b->words = p;
+        b->words_cap = cap;
+    }
+    if (w != NULL) {
+        b->words[sym] = malloc(n + 1);
+        if (b->words[sym] == NULL) {
+            return NP_ENOMEM;
+        }
+        memcpy(b->words[sym], w, n);
+        b->words[sym][n] = '\0';
+    }
+    return 0;
+}
+
+/* Turns the normalised phrase into symbols, interning new words and prefixes. */
+static int phrase_symbols(struct classify_engine *e, struct builder *b,
+                          const struct classify_phrase *ph, uint32_t *syms)
+{
+    const char *w = ph->norm;
+
+    for (size_t k = 0; k < ph->n_words; k++) {
+        const char *end = strchr(w, ' ');
+        size_t n = end ? (size_t)(end - w) : strlen(w);
+        uint32_t id = 0;
+        bool added = false;
+        int rc = 0;
+
+        if (ph->prefix && k + 1 == ph->n_words) {
+            size_t before = classify_prefixes_count(e->prefixes);
+            rc = classify_prefixes_add(e->prefixes, w, n, e->n_syms + 1, &id);
+            added = classify_prefixes_count(e->prefixes) != before;
+            if (rc == 0 && added) {
+                rc = note_word(b, id, NULL, 0);
+            }
+        } else {
+            rc = classify_intern_add(e->vocab, w, n, e->n_syms + 1, &id, &added);
+            if (rc == 0 && added) {
+                rc = note_word(b, id, w, n);
+            }
+        }
+        if (rc != 0) {
+            return NP_ENOMEM;
+        }
+        if (added) {
+            e->n_syms++;
+        }
+        syms[k] = id;
+        w += n + 1;
+    }
+    return 0;
+}
+
+/* Finds or creates the pattern of phrase ph; stores its index in ph->pattern. */
+static int intern_pattern(struct classify_engine *e, struct builder *b, struct classify_phrase *ph)
+{
+    size_t nlen = strlen(ph->norm);
+    size_t slen = ph->surface ? strlen(ph->surface) : 0;
+    char *key = malloc(nlen + slen + 4);
+    uint32_t syms[CLASSIFY_PHRASE_WORDS_MAX];
+    uint32_t id = 0;
+    bool added = false;
+    int rc = NP_ENOMEM;
+
+    if (key == NULL) {
+        return NP_ENOMEM;
+    }
+    key[0] = ph->prefix ? '*' : '=';
+    memcpy(key + 1, ph->norm, nlen);
+    key[nlen + 1] = '\x01';
+    if (slen > 0) {
+        memcpy(key + nlen + 2, ph->surface, slen);
+    }
+    if (classify_intern_add(b->keys, key, nlen + slen + 2, (uint32_t)e->n_patterns + 1, &id,
+                            &added) != 0) {
+        goto out;
+    }
+    ph->pattern = id - 1;
+    if (!added) {
+        rc = 0;
+        goto out;
+    }
+    if (e->n_patterns == b->patterns_cap) {
+        size_t cap = b->patterns_cap ? b->patterns_cap * 2 : 256;
+        struct pattern *p = realloc(e->patterns, cap * sizeof(*p));
+        if (p == NULL) {
+            goto out;
+        }
+        e->patterns = p;
+        b->patterns_cap = cap;
+    }
+    struct pattern *pat = &e->patterns[e->n_patterns++];
+    memset(pat, 0, sizeof(*pat));
+    pat->n_words = (uint32_t)ph->n_words;
+    pat->prefix = ph->prefix;
+    pat->surface = ph->surface;
+    if (phrase_symbols(e, b, ph, syms) != 0 ||
+        classify_ac_add(e->ac, syms, ph->n_words, ph->pattern) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    free(key);
+    return rc;
+}
+
+/* Groups the uses by pattern: uses[patterns[p].use_off ..] belong to p. */
+static int sort_uses(struct classify_engine *e, const struct builder *b)
+{
+    e->uses = malloc((b->n_refs + 1) * sizeof(*e->uses));
+    if (e->uses == NULL) {
+        return NP_ENOMEM;
+    }
+    for (size_t i = 0; i < b->n_refs; i++) {
+        e->patterns[b->refs[i].ph->pattern].use_n++;
+    }
+    uint32_t off = 0;
+    for (size_t p = 0; p < e->n_patterns; p++) {
+        e->patterns[p].use_off = off;
+        off += e->patterns[p].use_n;
+        e->patterns[p].use_n = 0;
+    }
+    for (size_t i = 0; i < b->n_refs; i++) {
+        struct pattern *pat = &e->patterns[b->refs[i].ph->pattern];
+        e->uses[pat->use_off + pat->use_n++] = b->refs[i].use;
+        pat->has_alias = pat->has_alias || b->refs[i].use.kind == USE_ALIAS;
+    }
+    return 0;
+}
+
+/* For every vocabulary word, the wildcard prefixes it extends. */
+static int wildcard_lists(struct classify_engine *e, const struct builder *b)
+{
+    size_t n = (size_t)e->n_syms + 1;
+    size_t total = 0;
+    size_t cap = 256;
+    uint32_t ids[WILDCARDS_MAX];
+
+    e->wc_off = calloc(n, sizeof(*e->wc_off));
+    e->wc_n = calloc(n, sizeof(*e->wc_n));
+    e->wc_items = malloc(cap * sizeof(*e->wc_items));
+    if (e->wc_off == NULL || e->wc_n == NULL || e->wc_items == NULL) {
+        return NP_ENOMEM;
+    }
+    for (size_t s = 1; s < n && s < b->words_cap; s++) {
+        if (b->words[s] == NULL) {
+            continue;
+        }
+        size_t k = classify_prefixes_find(e->prefixes, b->words[s], strlen(b->words[s]), ids,
+                                          WILDCARDS_MAX);
+        if (total + k > cap) {
+            cap = (total + k) * 2;
+            uint32_t *p = realloc(e->wc_items, cap * sizeof(*p));
+            if (p == NULL) {
+                return NP_ENOMEM;
+            }
+            e->wc_items = p;
+        }
+        e->wc_off[s] = (uint32_t)total;
+        e->wc_n[s] = (uint32_t)k;
+        memcpy(e->wc_items + total, ids, k * sizeof(*ids));
+        total += k;
+    }
+    return 0;
+}
+
+static int alloc_scratch(struct classify_engine *e)
+{
+    const struct classify_taxonomy *tx = e->tx;
+    size_t nr = tx->n_tags > tx->n_entities ? tx->n_tags : tx->n_entities;
+
+    for (size_t i = 0; i < tx->n_tags; i++) {
+        if (tx->tags[i].any.len > nr) {
+            nr = tx->tags[i].any.len;
+        }
+        if (tx->tags[i].min_score <= 0) {
+            e->always[e->n_always++] = (uint32_t)i;
+        }
+    }
+    e->ps = calloc(e->n_patterns + 1, sizeof(*e->ps));
+    e->touched_p = malloc((e->n_patterns + 1) * sizeof(*e->touched_p));
+    e->ts = calloc(tx->n_tags + 1, sizeof(*e->ts));
+    e->touched_t = malloc((tx->n_tags + 1) * sizeof(*e->touched_t));
+    e->es = calloc(tx->n_entities + 1, sizeof(*e->es));
+    e->touched_e = malloc((tx->n_entities + 1) * sizeof(*e->touched_e));
+    e->rank = malloc((nr + 1) * sizeof(*e->rank));
+    if (e->ps == NULL || e->touched_p == NULL || e->ts == NULL || e->touched_t == NULL ||
+        e->es == NULL || e->touched_e == NULL || e->rank == NULL) {
+        return NP_ENOMEM;
+    }
+    return 0;
+}
+
+static int compile(struct classify_engine *e)
+{
+    struct builder b = { 0 };
+    int rc = NP_ENOMEM;
+
+    e->vocab = classify_intern_new();
+    e->prefixes = classify_prefixes_new();
+    e->ac = classify_ac_new();
+    b.keys = classify_intern_new();
+    e->always = malloc((e->tx->n_tags + 1) * sizeof(*e->always));
+    if (e->vocab == NULL || e->prefixes == NULL || e->ac == NULL || b.keys == NULL ||
+        e->always == NULL || collect_refs(e, &b) != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < b.n_refs; i++) {
+        if (intern_pattern(e, &b, b.refs[i].ph) != 0) {
+            goto out;
+        }
+    }
+    if (sort_uses(e, &b) != 0 || classify_ac_compile(e->ac, e->n_syms) != 0 ||
+        wildcard_lists(e, &b) != 0 || alloc_scratch(e) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < b.words_cap; i++) {
+        free(b.words[i]);
+    }
+    free(b.words);
+    free(b.refs);
+    classify_intern_destroy(&b.keys);
+    return rc;
+}
+
+static json_t *shared_string(const char *s, bool *ok)
+{
+    json_t *j = json_string(s);
+
+    *ok = *ok && j != NULL;
+    return j;
+}
+
+static int make_strings(struct classify_engine *e)
+{
+    const struct classify_taxonomy *tx = e->tx;
+    size_t n_any = 0;
+    bool ok = true;
+
+    e->js_tag = calloc(tx->n_tags + 1, sizeof(json_t *));
+    e->js_any_off = calloc(tx->n_tags + 1, sizeof(*e->js_any_off));
+    e->js_entity = calloc(tx->n_entities + 1, sizeof(json_t *));
+    e->js_region = calloc(tx->n_entities + 1, sizeof(json_t *));
+    for (size_t t = 0; t < tx->n_tags && e->js_any_off != NULL; t++) {
+        e->js_any_off[t] = n_any;
+        n_any += tx->tags[t].any.len;
+    }
+    e->js_any = calloc(n_any + 1, sizeof(json_t *));
+    if (e->js_tag == NULL || e->js_any_off == NULL || e->js_entity == NULL ||
+        e->js_region == NULL || e->js_any == NULL) {
+        return NP_ENOMEM;
+    }
+    for (size_t t = 0; t < tx->n_tags; t++) {
+        e->js_tag[t] = shared_string(tx->tags[t].name, &ok);
+        for (size_t i = 0; i < tx->tags[t].any.len; i++) {
+            e->js_any[e->js_any_off[t] + i] = shared_string(tx->tags[t].any.items[i].text, &ok);
+        }
+    }
+    for (size_t i = 0; i < tx->n_entities; i++) {
+        e->js_entity[i] = shared_string(tx->entities[i].name, &ok);
+        if (tx->entities[i].region != NULL) {
+            e->js_region[i] = shared_string(tx->entities[i].region, &ok);
+        }
+    }
+    for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
+        e->js_kind[k] = shared_string(classify_kind_name((enum classify_kind)k), &ok);
+    }
+    for (int f = 0; f < N_FIELDS; f++) {
+        e->js_field[f] = shared_string(field_names[f], &ok);
+    }
+    e->js_rules = shared_string("rules", &ok);
+    e->js_global = shared_string("Global", &ok);
+    e->js_classifier = shared_string(e->classifier, &ok);
+    return ok ? 0 : NP_ENOMEM;
+}
+
+static void free_strings(struct classify_engine *e)
+{
+    for (size_t t = 0; e->js_tag != NULL && t < e->tx->n_tags; t++) {
+        json_decref(e->js_tag[t]);
+        for (size_t i = 0; e->js_any != NULL && i < e->tx->tags[t].any.len; i++) {
+            json_decref(e->js_any[e->js_any_off[t] + i]);
+        }
+    }
+    for (size_t i = 0; e->js_entity != NULL && i < e->tx->n_entities; i++) {
+        json_decref(e->js_entity[i]);
+        json_decref(e->js_region[i]);
+    }
+    free(e->js_tag);
+    free(e->js_any);
+    free(e->js_any_off);
+    free(e->js_entity);
+    free(e->js_region);
+    for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
+        json_decref(e->js_kind[k]);
+    }
+    for (int f = 0; f < N_FIELDS; f++) {
+        json_decref(e->js_field[f]);
+    }
+    json_decref(e->js_rules);
+    json_decref(e->js_global);
+    json_decref(e->js_classifier);
+}
+
+struct classify_engine *classify_engine_load_json(const char *text, size_t len, struct np_err *err)
+{
+    struct classify_engine *e = calloc(1, sizeof(*e));
+
+    if (e == NULL) {
+        np_err_set(err, NP_ENOMEM, "", "out of memory");
+        return NULL;
+    }
+    classify_tokens_init(&e->toks);
+    if (classify_taxonomy_parse(text, len, &e->tx, err) != 0) {
+        classify_engine_destroy(&e);
+        return NULL;
+    }
+    size_t vlen = strlen(e->tx->version);
+    e->classifier = malloc(vlen + 7);
+    if (e->classifier != NULL) {
+        memcpy(e->classifier, "rules/", 6);
+        memcpy(e->classifier + 6, e->tx->version, vlen + 1);
+    }
+    if (e->classifier == NULL || compile(e) != 0 || make_strings(e) != 0) {
+        np_err_set(err, NP_ENOMEM, "", "out of memory");
+        classify_engine_destroy(&e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Reads a whole file into a new buffer (free()). */
+static int read_file(const char *path, char **out, size_t *len, struct np_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    int rc = NP_EIO;
+
+    if (f == NULL) {
+        return np_err_set(err, NP_EIO, "", "cannot open taxonomy \"%s\": %s", path,
+                          strerror(errno));
+    }
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *p = realloc(buf, cap);
+            if (p == NULL) {
+                rc = np_err_set(err, NP_ENOMEM, "", "out of memory");
+                goto out;
+            }
+            buf = p;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+        if (n > TAXONOMY_FILE_MAX) {
+            rc = np_err_set(err, NP_ETOOBIG, "", "taxonomy \"%s\" is larger than %ld bytes", path,
+                            (long)TAXONOMY_FILE_MAX);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        rc = np_err_set(err, NP_EIO, "", "cannot read taxonomy \"%s\"", path);
+        goto out;
+    }
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+struct classify_engine *classify_engine_load(const char *path, struct np_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+
+    if (read_file(path, &text, &len, err) != 0) {
+        return NULL;
+    }
+    struct classify_engine *e = classify_engine_load_json(text, len, err);
+    free(text);
+    return e;
+}
+
+void classify_engine_stats(const struct classify_engine *e, struct classify_engine_stats *st)
+{
+    st->tags = e->tx->n_tags;
+    st->entities = e->tx->n_entities;
+    st->phrases = e->n_patterns;
+    st->states = classify_ac_states(e->ac);
+}
+
+void classify_engine_destroy(struct classify_engine **ep)
+{
+    if (ep == NULL || *ep == NULL) {
+        return;
+    }
+    struct classify_engine *e = *ep;
+    if (e->tx != NULL) {
+        free_strings(e);
+    }
+    classify_taxonomy_destroy(&e->tx);
+    free(e->classifier);
+    classify_intern_destroy(&e->vocab);
+    classify_prefixes_destroy(&e->prefixes);
+    classify_ac_destroy(&e->ac);
+    free(e->wc_off);
+    free(e->wc_n);
+    free(e->wc_items);
+    free(e->patterns);
+    free(e->uses);
+    free(e->always);
+    classify_tokens_cleanup(&e->toks);
+    free(e->ps);
+    free(e->touched_p);
+    free(e->ts);
+    free(e->touched_t);
+    free(e->es);
+    free(e->touched_e);
+    free(e->rank);
+    free(e);
+    *ep = NULL;
+}
+
+/* ---- matching ---- */
+
+/* True when the tokens from start on have the surface words of a case-sensitive pattern. */
+static bool surface_ok(const struct classify_engine *e, const char *text, size_t start,
+                       const struct pattern *pat)
+{
+    const char *w = pat->surface;
+
+    for (uint32_t k = 0; k < pat->n_words; k++) {
+        const char *end = strchr(w, ' ');
+        size_t n = end ? (size_t)(end - w) : strlen(w);
+        bool prefix = pat->prefix && k + 1 == pat->n_words;
+        if (!classify_token_surface_eq(text, &e->toks.tok[start + k], w, n, prefix)) {
+            return false;
+        }
+        w += n + 1;
+    }
+    return true;
+}
+
+/*
+ * Counts a mention of the entities pattern p is an alias of, unless it starts at or before the
+ * last mention counted for that entity: matches come in order of their last token, so such a
+ * match overlaps a counted one ("Xi Jinping" matching both "xi" and "xi jinping", "U.S."
+ * matching both "u.s." and case-sensitive "US") and counts once.
+ */
+static void mention(struct classify_engine *e, const struct pattern *pat, uint32_t field,
+                    size_t start)
+{
+    uint64_t key = ((uint64_t)field << 32) | (uint64_t)start;
+
+    for (uint32_t k = 0; k < pat->use_n; k++) {
+        const struct use *u = &e->uses[pat->use_off + k];
+        if (u->kind != USE_ALIAS) {
+            continue;
+        }
+        struct estat *es = &e->es[u->owner];
+        if (es->stamp != e->gen) {
+            es->stamp = e->gen;
+            es->mentions = 0;
+            es->last = key;
+            e->touched_e[e->n_touched_e++] = u->owner;
+        } else if (key <= es->last) {
+            continue;
+        }
+        es->mentions++;
+        es->last = key;
+    }
+}
+
+static void report(struct classify_engine *e, const uint32_t *pats, size_t n, size_t i,
+                   uint32_t field, const char *text)
+{
+    for (size_t k = 0; k < n; k++) {
+        uint32_t p = pats[k];
+        const struct pattern *pat = &e->patterns[p];
+        size_t start = i + 1 - pat->n_words;
+        if (pat->surface != NULL && !surface_ok(e, text, start, pat)) {
+            continue;
+        }
+        struct pstat *ps = &e->ps[p];
+        if (ps->stamp != e->gen) {
+            ps->stamp = e->gen;
+            ps->n_text = 0;
+            ps->n_title = 0;
+            ps->first_field = field;
+            ps->first_off = e->toks.tok[start].off;
+            e->touched_p[e->n_touched_p++] = p;
+        }
+        if (field == 0) {
+            ps->n_title++;
+        } else {
+            ps->n_text++;
+        }
+        if (pat->has_alias) {
+            mention(e, pat, field, start);
+        }
+    }
+}
+
+/* Reports the patterns that end in token i with one of the wildcard prefixes wc[0..nwc). */
+static void scan_wildcards(struct classify_engine *e, uint32_t state, const uint32_t *wc,
+                           size_t nwc, size_t i, uint32_t field, const char *text)
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < nwc; k++) {
+        uint32_t s2 = classify_ac_step(e->ac, state, wc[k]);
+        if (s2 != 0) {
+            const uint32_t *pats = classify_ac_out(e->ac, s2, &n);
+            report(e, pats, n, i, field, text);
+        }
+    }
+}
+
+static void scan_field(struct classify_engine *e, uint32_t field, const char *text)
+{
+    const struct classify_tokens *t = &e->toks;
+    bool wildcards = classify_prefixes_count(e->prefixes) > 0;
+    uint32_t wcbuf[WILDCARDS_MAX];
+    uint32_t state = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->len; i++) {
+        const char *w = classify_token_norm(t, i);
+        size_t wlen = t->tok[i].norm_len;
+        uint32_t sym = classify_intern_find(e->vocab, w, wlen);
+
+        if (wildcards) {
+            const uint32_t *wc = wcbuf;
+            size_t nwc = 0;
+            if (sym != 0) {
+                wc = e->wc_items + e->wc_off[sym];
+                nwc = e->wc_n[sym];
+            } else {
+                nwc = classify_prefixes_find(e->prefixes, w, wlen, wcbuf, WILDCARDS_MAX);
+            }
+            scan_wildcards(e, state, wc, nwc, i, field, text);
+        }
+        state = classify_ac_step(e->ac, state, sym);
+        if (state != 0) {
+            const uint32_t *pats = classify_ac_out(e->ac, state, &n);
+            report(e, pats, n, i, field, text);
+        }
+    }
+}
+
+/* ---- scoring ---- */
+
+static double contribution(const struct classify_tag *t, double weight, const struct pstat *ps)
+{
+    double eff = (double)ps->n_text + t->title_weight * (ps->n_title > 0 ? 1.0 : 0.0);
+
+    if (eff > t->max_count) {
+        eff = t->max_count;
+    }
+    return weight * eff;
+}
+
+static struct tstat *touch_tag(struct classify_engine *e, uint32_t t)
+{
+    struct tstat *ts = &e->ts[t];
+
+    if (ts->stamp != e->gen) {
+        ts->stamp = e->gen;
+        ts->veto = false;
+        ts->groups = 0;
+        ts->score = 0;
+        e->touched_t[e->n_touched_t++] = t;
+    }
+    return ts;
+}
+
+static void apply_use(struct classify_engine *e, const struct use *u, const struct pstat *ps)
+{
+    if (u->kind == USE_ALIAS) {
+        return; /* counted as they matched, by mention() */
+    }
+    struct tstat *ts = touch_tag(e, u->owner);
+    if (u->kind == USE_ANY) {
+        ts->score += contribution(&e->tx->tags[u->owner], u->weight, ps);
+    } else if (u->kind == USE_GROUP) {
+        ts->groups |= (uint64_t)1 << u->group;
+    } else {
+        ts->veto = true;
+    }
+}
+
+static bool tag_given(const struct classify_engine *e, uint32_t ti, unsigned kinds)
+{
+    const struct classify_tag *t = &e->tx->tags[ti];
+    const struct tstat *ts = &e->ts[ti];
+
+    if (ts->veto || !(ts->score >= t->min_score)) {
+        return false;
+    }
+    for (size_t g = 0; g < t->n_all; g++) {
+        const struct classify_group *gr = &t->all[g];
+        bool ok = false;
+        if (gr->type == CLASSIFY_GROUP_ANY) {
+            ok = (ts->groups >> g) & 1;
+        } else if (gr->type == CLASSIFY_GROUP_ENTITY) {
+            ok = e->es[gr->entity].stamp == e->gen;
+        } else {
+            ok = (kinds >> gr->kind) & 1;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const struct rank *x = a;
+    const struct rank *y = b;
+
+    if (x->key != y->key) {
+        return x->key > y->key ? -1 : 1;
+    }
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* ---- output ---- */
+
+/* Sets obj[key] to the shared value v (a new reference is taken); false on failure. */
+static bool put(json_t *obj, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_nocheck(obj, key, v) == 0;
+}
+
+/* Sets obj[key] to the new value v (stolen, also on failure); false on failure. */
+static bool put_new(json_t *obj, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new_nocheck(obj, key, v) == 0;
+}
+
+static json_t *evidence_json(struct classify_engine *e, uint32_t ti)
+{
+    const struct classify_tag *t = &e->tx->tags[ti];
+    json_t *arr = json_array();
+    size_t n = 0;
+
+    if (arr == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < t->any.len; i++) {
+        const struct pstat *ps = &e->ps[t->any.items[i].pattern];
+        if (ps->stamp == e->gen) {
+            e->rank[n].key = contribution(t, t->any.items[i].weight, ps);
+            e->rank[n].idx = (uint32_t)i;
+            n++;
+        }
+    }
+    qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    for (size_t k = 0; k < n && k < EVIDENCE_MAX; k++) {
+        const struct pstat *ps = &e->ps[t->any.items[e->rank[k].idx].pattern];
+        json_t *item = json_object();
+        bool ok = item != NULL && json_array_append_new(arr, item) == 0 &&
+                  put(item, "phrase", e->js_any[e->js_any_off[ti] + e->rank[k].idx]) &&
+                  put(item, "field", e->js_field[ps->first_field]) &&
+                  put_new(item, "count",
+                          json_integer((json_int_t)ps->n_text + (json_int_t)ps->n_title)) &&
+                  put_new(item, "offset", json_integer((json_int_t)ps->first_off));
+        if (!ok) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *tags_json(struct classify_engine *e, unsigned kinds)
+{
+    json_t *arr = json_array();
+    size_t n = 0;
+
+    if (arr == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < e->n_always; i++) {
+        touch_tag(e, e->always[i]);
+    }
+    for (size_t i = 0; i < e->n_touched_t; i++) {
+        uint32_t t = e->touched_t[i];
+        if (tag_given(e, t, kinds)) {
+            e->rank[n].key = e->ts[t].score;
+            e->rank[n].idx = t;
+            n++;
+        }
+    }
+    qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    /* evidence_json() reuses rank[], so take the order out first (touched_t is done). */
+    for (size_t k = 0; k < n; k++) {
+        e->touched_t[k] = e->rank[k].idx;
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t t = e->touched_t[k];
+        json_t *item = json_object();
+        bool ok =
+            item != NULL && json_array_append_new(arr, item) == 0 &&
+            put(item, "name", e->js_tag[t]) && put_new(item, "score", json_real(e->ts[t].score)) &&
+            put(item, "classifier", e->js_rules) && put_new(item, "evidence", evidence_json(e, t));
+        if (!ok) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *entities_json(struct classify_engine *e)
+{
+    json_t *arr = json_array();
+    size_t n = e->n_touched_e;
+
+    if (arr == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t en = e->touched_e[i];
+        e->rank[i].key = (double)e->es[en].mentions;
+        e->rank[i].idx = en;
+    }
+    qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t en = e->rank[i].idx;
+        json_t *item = json_object();
+        bool ok = item != NULL && json_array_append_new(arr, item) == 0 &&
+                  put(item, "name", e->js_entity[en]) &&
+                  put(item, "kind", e->js_kind[e->tx->entities[en].kind]) &&
+                  put_new(item, "mentions", json_integer((json_int_t)e->es[en].mentions));
+        if (!ok) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The region of the article from the mentioned countries (shared string); NULL when none. */
+static json_t *region_of(const struct classify_engine *e, unsigned *kinds)
+{
+    json_t *region = NULL;
+    const char *name = NULL;
+
+    *kinds = 0;
+    for (size_t i = 0; i < e->n_touched_e; i++) {
+        uint32_t en = e->touched_e[i];
+        const struct classify_entity *ent = &e->tx->entities[en];
+        *kinds |= 1u << ent->kind;
+        if (ent->kind != CLASSIFY_KIND_COUNTRY) {
+            continue;
+        }
+        if (name == NULL) {
+            name = ent->region;
+            region = e->js_region[en];
+        } else if (strcmp(name, ent->region) != 0) {
+            region = e->js_global;
+        }
+    }
+    return region;
+}
+
+static void next_generation(struct classify_engine *e)
+{
+    e->gen++;
+    if (e->gen == 0) {
+        /* Wrapped after 2^32 articles: forget every stamp once. */
+        memset(e->ps, 0, e->n_patterns * sizeof(*e->ps));
+        memset(e->ts, 0, e->tx->n_tags * sizeof(*e->ts));
+        memset(e->es, 0, e->tx->n_entities * sizeof(*e->es));
+        e->gen = 1;
+    }
+    e->n_touched_p = 0;
+    e->n_touched_t = 0;
+    e->n_touched_e = 0;
+}
+
+int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out)
+{
+    const char *fields[N_FIELDS] = { a->title, a->summary, a->body, a->background, a->insights };
+    unsigned kinds = 0;
+
+    next_generation(e);
+    for (uint32_t f = 0; f < N_FIELDS; f++) {
+        if (fields[f] == NULL) {
+            continue;
+        }
+        if (classify_tokenize(&e->toks, fields[f], strlen(fields[f])) != 0) {
+            return NP_ENOMEM;
+        }
+        scan_field(e, f, fields[f]);
+    }
+    for (size_t i = 0; i < e->n_touched_p; i++) {
+        const struct pattern *pat = &e->patterns[e->touched_p[i]];
+        const struct pstat *ps = &e->ps[e->touched_p[i]];
+        for (uint32_t k = 0; k < pat->use_n; k++) {
+            apply_use(e, &e->uses[pat->use_off + k], ps);
+        }
+    }
+    json_t *region = region_of(e, &kinds);
+    json_t *obj = json_object();
+    bool ok = obj != NULL && put_new(obj, "tags", tags_json(e, kinds)) &&
+              put_new(obj, "entities", entities_json(e)) &&
+              put(obj, "region", region != NULL ? region : json_null()) &&
+              put(obj, "classifier", e->js_classifier);
+    if (!ok) {
+        json_decref(obj);
+        return NP_ENOMEM;
+    }
+    *out = obj;
+    return 0;
+}

@@ -1,0 +1,100 @@
+/* classify_taxonomy.h - the taxonomy file of the rules classifier: loading and validation
+ *
+ * classify_taxonomy_parse() turns the JSON document into plain data and refuses a bad one with
+ * the JSON path of the offending element; classify_engine.c compiles the result.
+ */
+#ifndef CLASSIFY_TAXONOMY_H
+#define CLASSIFY_TAXONOMY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "np/err.h"
+
+/* Most words in one phrase, and most `all` groups in one tag. */
+#define CLASSIFY_PHRASE_WORDS_MAX (16)
+#define CLASSIFY_GROUPS_MAX       (64)
+
+enum classify_kind {
+    CLASSIFY_KIND_COUNTRY,
+    CLASSIFY_KIND_ORGANISATION,
+    CLASSIFY_KIND_PERSON,
+    CLASSIFY_KIND_COMPANY,
+    CLASSIFY_KIND_COUNT
+};
+
+/* The name of a kind as written in output ("organisation"). Static string. */
+const char *classify_kind_name(enum classify_kind kind);
+
+/* One phrase (or alias) as written and as normalised. All strings owned. */
+struct classify_phrase {
+    char *text;    /* as written in the taxonomy */
+    char *norm;    /* normalised words joined by single spaces, without the trailing '*' */
+    char *surface; /* case_sensitive only: surface words (classify_token_surface) joined by
+                      single spaces; else NULL */
+    size_t n_words;
+    double weight; /* default 1 */
+    bool case_sensitive;
+    bool prefix;      /* the last word ended in '*' */
+    uint32_t pattern; /* filled in by the engine: its matcher pattern */
+};
+
+struct classify_phrase_list {
+    struct classify_phrase *items; /* owned */
+    size_t len;
+};
+
+enum classify_group_type {
+    CLASSIFY_GROUP_ANY,
+    CLASSIFY_GROUP_ENTITY,
+    CLASSIFY_GROUP_KIND
+};
+
+/* One `all` group. */
+struct classify_group {
+    enum classify_group_type type;
+    struct classify_phrase_list any; /* CLASSIFY_GROUP_ANY */
+    size_t entity;                   /* CLASSIFY_GROUP_ENTITY: index in taxonomy entities */
+    enum classify_kind kind;         /* CLASSIFY_GROUP_KIND */
+};
+
+struct classify_entity {
+    char *name;   /* owned */
+    char *region; /* owned or NULL; always set for countries */
+    enum classify_kind kind;
+    struct classify_phrase_list aliases;
+};
+
+struct classify_tag {
+    char *name; /* owned */
+    double min_score;
+    double title_weight;
+    double max_count;
+    struct classify_phrase_list any;
+    struct classify_group *all; /* owned, n_all of them */
+    size_t n_all;
+    struct classify_phrase_list none;
+};
+
+struct classify_taxonomy {
+    char *version; /* owned */
+    struct classify_entity *entities;
+    size_t n_entities;
+    struct classify_tag *tags;
+    size_t n_tags;
+};
+
+/*
+ * Parses and validates a taxonomy document text[0..len). On success stores a new taxonomy in
+ * *out (classify_taxonomy_destroy()) and returns 0. Otherwise returns NP_EPARSE (not JSON),
+ * NP_EINVAL (invalid; err->field holds the JSON path such as "$.tags[3].any[2].weight" and
+ * err->msg the reason) or NP_ENOMEM.
+ */
+int classify_taxonomy_parse(const char *text, size_t len, struct classify_taxonomy **out,
+                            struct np_err *err);
+
+/* Frees a taxonomy and sets *tp to NULL. Accepts NULL. */
+void classify_taxonomy_destroy(struct classify_taxonomy **tp);
+
+#endif /* CLASSIFY_TAXONOMY_H */

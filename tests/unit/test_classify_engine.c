@@ -1,0 +1,414 @@
+/* test_classify_engine.c - scoring rules, evidence, entities and region of the rules engine */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include "classify_engine.h"
+#include "classify_tool.h"
+
+struct fixture {
+    struct classify_engine *e;
+    json_t *out; /* last result */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    const char *dir = getenv("NP_TEST_DATA");
+    char path[512];
+    struct np_err err;
+
+    if (f == NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/taxonomy/basic.json", dir ? dir : "tests/data");
+    f->e = classify_engine_load(path, &err);
+    if (f->e == NULL) {
+        print_error("%s: %s\n", err.field, err.msg);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    json_decref(f->out);
+    classify_engine_destroy(&f->e);
+    free(f);
+    return 0;
+}
+
+/* Classifies an article with these fields (NULL: absent) and keeps the result in f->out. */
+static json_t *run(struct fixture *f, const char *title, const char *body, const char *summary)
+{
+    struct np_article a = { 0 };
+
+    a.title = (char *)title;
+    a.body = (char *)body;
+    a.summary = (char *)summary;
+    json_decref(f->out);
+    f->out = NULL;
+    assert_int_equal(classify_engine_run(f->e, &a, &f->out), 0);
+    assert_string_equal(json_string_value(json_object_get(f->out, "classifier")), "rules/test-1");
+    return f->out;
+}
+
+static json_t *find(json_t *arr, const char *name)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *it = json_array_get(arr, i);
+        if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0) {
+            return it;
+        }
+    }
+    return NULL;
+}
+
+/* The score of tag name, or -1 when not given. */
+static double score(struct fixture *f, const char *title, const char *body, const char *name)
+{
+    json_t *t = find(json_object_get(run(f, title, body, NULL), "tags"), name);
+
+    return t ? json_real_value(json_object_get(t, "score")) : -1;
+}
+
+static void test_engine_any_weights(void **state)
+{
+    struct fixture *f = *state;
+
+    /* crude 1x1 + "crude oil" 2x1 */
+    assert_true(score(f, "Markets", "crude oil prices", "Oil") == 3.0);
+    /* barrel* 1x2 + oil group */
+    assert_true(score(f, "Markets", "oil at 20 dlrs a barrel, 2 barrels", "Oil") == 2.0);
+}
+
+static void test_engine_min_score(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "Markets", "crude", "Oil") == -1); /* 1 < 2 */
+    assert_true(score(f, "Markets", "crude and crude", "Oil") == 2.0);
+}
+
+static void test_engine_title_boost(void **state)
+{
+    struct fixture *f = *state;
+
+    /* title counts title_weight (2) once, however often it occurs there */
+    assert_true(score(f, "Crude crude rises", "nothing", "Oil") == 2.0);
+    assert_true(score(f, "Crude rises", "crude", "Oil") == 3.0);
+    /* title_weight 0: the title adds nothing */
+    assert_true(score(f, "widget", "nothing", "Capped") == -1);
+}
+
+static void test_engine_max_count_cap(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "crude crude crude crude crude", "Oil") == 3.0);
+    assert_true(score(f, "x", "widget widget widget", "Capped") == 3.0); /* 2 * min(3, 1.5) */
+    json_t *ev = json_object_get(find(json_object_get(f->out, "tags"), "Capped"), "evidence");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "count")), 3);
+}
+
+static void test_engine_all_any_group(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "20 barrels, 30 barrels", "Oil") == -1); /* no oil/crude */
+    assert_true(score(f, "x", "20 barrels, 30 barrels of oil", "Oil") == 2.0);
+    /* the group may match in the title */
+    assert_true(score(f, "Oil", "20 barrels, 30 barrels", "Oil") == 2.0);
+}
+
+static void test_engine_all_entity_group(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "output rose", "OPEC Output") == -1);
+    assert_true(score(f, "x", "OPEC output rose", "OPEC Output") == 1.0);
+}
+
+static void test_engine_all_entity_kind_group(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "sovereign debt", "Sovereign") == -1);
+    assert_true(score(f, "x", "OPEC sovereign debt", "Sovereign") == -1); /* not a country */
+    assert_true(score(f, "x", "Japanese sovereign debt", "Sovereign") == 1.0);
+}
+
+static void test_engine_min_score_zero_tag(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "nothing", "Always") == -1);
+    assert_true(score(f, "x", "Tokyo", "Always") == 0.0);
+}
+
+static void test_engine_none_veto(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "crude oil and olive oil", "Oil") == -1);
+    assert_true(score(f, "Palm oil", "crude oil", "Oil") == -1);
+    assert_true(score(f, "x", "crude oil and olive", "Oil") == 3.0);
+}
+
+static void test_engine_wildcards_and_normalisation(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_true(score(f, "x", "exports rose, imported goods", "Trade") == 2.0);
+    assert_true(score(f, "x", "Exporters fear TARIFFS", "Trade") == 3.0);
+    assert_true(score(f, "x",
+                      "a push for de\xE2\x80\x91"
+                      "dollarization",
+                      "De-dollarization") == 1.0);
+    assert_true(score(f, "x", "trade in local-currencies", "De-dollarization") == 1.0);
+}
+
+static void test_engine_evidence(void **state)
+{
+    struct fixture *f = *state;
+    const char *body = "Prices of crude rose. The crude oil market, 3 barrels.";
+    json_t *tag = find(json_object_get(run(f, "Crude oil up", body, NULL), "tags"), "Oil");
+
+    assert_non_null(tag);
+    /* crude: text 2 + title 2 = 4 -> 3; crude oil: (1 + 2) -> 3, x2 = 6; barrel*: 1 */
+    assert_true(json_real_value(json_object_get(tag, "score")) == 10.0);
+    assert_string_equal(json_string_value(json_object_get(tag, "classifier")), "rules");
+    json_t *ev = json_object_get(tag, "evidence");
+    assert_int_equal(json_array_size(ev), 3);
+    json_t *e0 = json_array_get(ev, 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "phrase")), "crude oil");
+    assert_string_equal(json_string_value(json_object_get(e0, "field")), "title");
+    assert_int_equal(json_integer_value(json_object_get(e0, "count")), 2);
+    assert_int_equal(json_integer_value(json_object_get(e0, "offset")), 0);
+    json_t *e1 = json_array_get(ev, 1);
+    assert_string_equal(json_string_value(json_object_get(e1, "phrase")), "crude");
+    assert_int_equal(json_integer_value(json_object_get(e1, "count")), 3);
+    json_t *e2 = json_array_get(ev, 2);
+    assert_string_equal(json_string_value(json_object_get(e2, "phrase")), "barrel*");
+    assert_string_equal(json_string_value(json_object_get(e2, "field")), "body");
+    assert_int_equal(json_integer_value(json_object_get(e2, "offset")),
+                     strstr(body, "barrels") - body);
+}
+
+static void test_engine_evidence_offset_non_ascii(void **state)
+{
+    struct fixture *f = *state;
+    /* Offsets are bytes of the original text, before normalisation. */
+    const char *summary = "\xC3\x89tude: \xEF\xBD\x83\xEF\xBD\x92\xEF\xBD\x95\xEF\xBD\x84"
+                          "\xEF\xBD\x85 oil"; /* Étude: ｃｒｕｄｅ oil */
+    run(f, "x", "none", summary);
+    json_t *tag = find(json_object_get(f->out, "tags"), "Oil");
+    assert_non_null(tag);
+    json_t *e0 = json_array_get(json_object_get(tag, "evidence"), 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "phrase")), "crude oil");
+    assert_string_equal(json_string_value(json_object_get(e0, "field")), "summary");
+    assert_int_equal(json_integer_value(json_object_get(e0, "offset")), 8);
+}
+
+static void test_engine_entities_and_order(void **state)
+{
+    struct fixture *f = *state;
+    json_t *out = run(f, "Russia", "China and Beijing, the PRC; Xi Jinping met Xi.", NULL);
+    json_t *ents = json_object_get(out, "entities");
+
+    /* China: china, beijing, prc (once, with PRC), xi jinping = 4; Xi Jinping: 2; Russia: 1 */
+    assert_int_equal(json_array_size(ents), 3);
+    json_t *e0 = json_array_get(ents, 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "name")), "China");
+    assert_string_equal(json_string_value(json_object_get(e0, "kind")), "country");
+    assert_int_equal(json_integer_value(json_object_get(e0, "mentions")), 4);
+    json_t *e1 = json_array_get(ents, 1);
+    assert_string_equal(json_string_value(json_object_get(e1, "name")), "Xi Jinping");
+    assert_string_equal(json_string_value(json_object_get(e1, "kind")), "person");
+    assert_int_equal(json_integer_value(json_object_get(e1, "mentions")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ents, 2), "name")),
+                        "Russia");
+    run(f, "x", "OPEC", NULL);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(f->out, "entities"), 0), "kind")),
+                        "organisation");
+}
+
+static const char *region(struct fixture *f, const char *body)
+{
+    json_t *r = json_object_get(run(f, "x", body, NULL), "region");
+
+    assert_non_null(r);
+    return json_is_null(r) ? NULL : json_string_value(r);
+}
+
+static void test_engine_region(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_null(region(f, "nothing here"));
+    assert_null(region(f, "OPEC met")); /* not a country */
+    assert_string_equal(region(f, "Japan and China"), "Asia");
+    assert_string_equal(region(f, "Russia's exports to China"), "Global");
+    assert_string_equal(region(f, "the U.S. said"), "North America");
+}
+
+static void test_engine_tag_order_and_empty_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct np_article a = { 0 };
+    json_t *out = run(f, "x", "trade; crude oil; Japanese sovereign", NULL);
+    json_t *tags = json_object_get(out, "tags");
+
+    /* Oil 3, Trade 1, Sovereign 1, Always 0 */
+    assert_int_equal(json_array_size(tags), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 0), "name")), "Oil");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 1), "name")),
+                        "Trade");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 2), "name")),
+                        "Sovereign");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 3), "name")),
+                        "Always");
+    a.title = "";
+    json_t *o2 = NULL;
+    assert_int_equal(classify_engine_run(f->e, &a, &o2), 0);
+    assert_int_equal(json_array_size(json_object_get(o2, "tags")), 0);
+    assert_true(json_is_null(json_object_get(o2, "region")));
+    json_decref(o2);
+}
+
+static void test_engine_fields_do_not_join(void **state)
+{
+    struct fixture *f = *state;
+
+    /* "crude" ends the summary, "oil" starts the body: no "crude oil" */
+    struct np_article a = { 0 };
+    json_t *out = NULL;
+    a.title = "x";
+    a.summary = "crude";
+    a.body = "oil";
+    assert_int_equal(classify_engine_run(f->e, &a, &out), 0);
+    assert_null(find(json_object_get(out, "tags"), "Oil"));
+    json_decref(out);
+}
+
+/* Reads the whole of f (rewound) into buf. */
+static void slurp(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    rewind(f);
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+}
+
+static void test_tool_check(void **state)
+{
+    const char *dir = getenv("NP_TEST_DATA");
+    char path[512];
+    char buf[1024];
+    FILE *out = tmpfile();
+
+    (void)state;
+    assert_non_null(out);
+    snprintf(path, sizeof(path), "%s/taxonomy/basic.json", dir ? dir : "tests/data");
+    assert_int_equal(classify_tool_check(path, out), 0);
+    slurp(out, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "taxonomy ok"));
+    assert_non_null(strstr(buf, "tags=7 entities=6"));
+    fclose(out);
+
+    out = tmpfile();
+    snprintf(path, sizeof(path), "%s/taxonomy/invalid-weight.json", dir ? dir : "tests/data");
+    assert_int_equal(classify_tool_check(path, out), 1);
+    slurp(out, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "taxonomy invalid: $.tags[3].any[2].weight: must be a positive"));
+    fclose(out);
+}
+
+static void test_tool_classify_lines(void **state)
+{
+    const char *dir = getenv("NP_TEST_DATA");
+    char tax[512];
+    char in_path[] = "/tmp/test_classify_tool_XXXXXX";
+    char buf[8192];
+    int fd = mkstemp(in_path);
+    FILE *in = fdopen(fd, "w");
+    FILE *out = tmpfile();
+    FILE *errout = tmpfile();
+
+    (void)state;
+    assert_non_null(in);
+    fputs("{\"id\": \"a1\", \"title\": \"Crude oil rises\", \"body\": \"OPEC output\"}\n"
+          "{not json\n"
+          "\n"
+          "{\"id\": \"a2\", \"title\": \"Japan\", \"body\": \"sovereign bonds\"}\n",
+          in);
+    fclose(in);
+    snprintf(tax, sizeof(tax), "%s/taxonomy/basic.json", dir ? dir : "tests/data");
+    assert_int_equal(classify_tool_classify(tax, in_path, out, errout), 1);
+    slurp(errout, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "line 2:"));
+    assert_null(strstr(buf, "line 1:"));
+    assert_null(strstr(buf, "line 4:"));
+    slurp(out, buf, sizeof(buf));
+    char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    json_error_t jerr;
+    json_t *l1 = json_loads(buf, 0, &jerr);
+    json_t *l2 = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, &jerr);
+    assert_non_null(l1);
+    assert_non_null(l2);
+    assert_string_equal(json_string_value(json_object_get(l1, "id")), "a1");
+    assert_non_null(find(json_object_get(l1, "tags"), "Oil"));
+    assert_non_null(find(json_object_get(l1, "tags"), "OPEC Output"));
+    assert_true(json_is_null(json_object_get(l1, "region")));
+    assert_string_equal(json_string_value(json_object_get(l2, "id")), "a2");
+    assert_string_equal(json_string_value(json_object_get(l2, "region")), "Asia");
+    json_decref(l1);
+    json_decref(l2);
+    fclose(out);
+    fclose(errout);
+    unlink(in_path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_any_weights),
+        cmocka_unit_test(test_engine_min_score),
+        cmocka_unit_test(test_engine_title_boost),
+        cmocka_unit_test(test_engine_max_count_cap),
+        cmocka_unit_test(test_engine_all_any_group),
+        cmocka_unit_test(test_engine_all_entity_group),
+        cmocka_unit_test(test_engine_all_entity_kind_group),
+        cmocka_unit_test(test_engine_min_score_zero_tag),
+        cmocka_unit_test(test_engine_none_veto),
+        cmocka_unit_test(test_engine_wildcards_and_normalisation),
+        cmocka_unit_test(test_engine_evidence),
+        cmocka_unit_test(test_engine_evidence_offset_non_ascii),
+        cmocka_unit_test(test_engine_entities_and_order),
+        cmocka_unit_test(test_engine_region),
+        cmocka_unit_test(test_engine_tag_order_and_empty_fields),
+        cmocka_unit_test(test_engine_fields_do_not_join),
+    };
+    const struct CMUnitTest tool_tests[] = {
+        cmocka_unit_test(test_tool_check),
+        cmocka_unit_test(test_tool_classify_lines),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests(tool_tests, NULL, NULL);
+}
