@@ -22,9 +22,12 @@
  * the client nothing; between the two limits ingest reads the message and rejects it with a
  * reason. Beyond twice the limit the connection is dropped, which still bounds memory.
  *
- * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids); an id
- * that has left the set, or that arrives after a restart, is accepted again and store's
- * ON CONFLICT keeps the one row.
+ * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids). A
+ * duplicate is still journaled and forwarded, marked "duplicate": true, so that classify skips
+ * it and store records it in article_duplicates: every article pushed ends as a row, a recorded
+ * duplicate of one, or a rejection. An id that has left the set, or that arrives after a
+ * restart, is answered "accepted" again; store's ON CONFLICT keeps one row and records the
+ * duplicate all the same.
  */
 #include "ingest.h"
 
@@ -514,6 +517,7 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     char *reply = NULL;
     size_t reply_len = 0;
     uint64_t seq = in->next_seq;
+    bool duplicate = false;
     int rc = 0;
 
     if (len > NP_ARTICLE_MAX) {
@@ -527,22 +531,7 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     if (rc != 0) {
         return reject(in, channel, data, len, &why, addr, naddr);
     }
-    if (ingest_dedupe_seen(in->dedupe, a->id)) {
-        np_counter_inc(in->duplicate);
-        np_log_debug("duplicate article article_id=%s", a->id);
-        if (addr != NULL) {
-            reply = make_reply("duplicate", a->id, NULL, &reply_len);
-            if (reply != NULL) {
-                send_reply(in, addr, naddr, reply, reply_len);
-            }
-            free(reply);
-            for (size_t i = 0; i < naddr; i++) {
-                zmq_msg_close(&addr[i]);
-            }
-        }
-        np_article_destroy(&a);
-        return 0;
-    }
+    duplicate = ingest_dedupe_seen(in->dedupe, a->id);
     rc = NP_ENOMEM;
     canon = np_article_to_json(a);
     if (canon == NULL) {
@@ -552,17 +541,23 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     payload = malloc(payload_len > 0 ? payload_len : 1);
     if (payload == NULL || json_dumpb(canon, payload, payload_len, JSON_COMPACT) != payload_len ||
         np_msg_new_article(&env, seq, a->id, &in->origin, np_now_us()) != 0 ||
+        (duplicate && json_object_set_new(env.root, "duplicate", json_true()) != 0) ||
         np_msg_encode(&env, &env_buf, &env_len) != 0) {
         goto out;
     }
     if (addr != NULL) {
-        reply = make_reply("accepted", a->id, NULL, &reply_len);
+        reply = make_reply(duplicate ? "duplicate" : "accepted", a->id, NULL, &reply_len);
         if (reply == NULL) {
             goto out;
         }
     }
-    ingest_dedupe_add(in->dedupe, a->id);
-    np_counter_inc(in->accepted);
+    if (duplicate) {
+        np_counter_inc(in->duplicate);
+        np_log_debug("duplicate article article_id=%s seq=%" PRIu64, a->id, seq);
+    } else {
+        ingest_dedupe_add(in->dedupe, a->id);
+        np_counter_inc(in->accepted);
+    }
     rc = journal_message(in, env_buf, env_len, payload, payload_len, reply, reply_len, addr,
                          naddr, seq);
     env_buf = NULL;

@@ -80,6 +80,14 @@ static const char SQL_INSERT_ARTICLES[] =
     "), q AS ("
     /* The indexer (store_index.c) makes new articles searchable behind the writer. */
     " INSERT INTO search_queue (article_id) SELECT id FROM ins ON CONFLICT DO NOTHING"
+    "), d AS ("
+    /* Already stored under another seq: a duplicate push, not a redelivery (003). The
+     * statement's snapshot does not see rows ins adds, so only older rows join. */
+    " INSERT INTO article_duplicates (article_id, ingest_seq, received_at)"
+    " SELECT s.id, s.ingest_seq, s.received_at FROM np_stage_articles s"
+    " JOIN articles a ON a.id = s.id"
+    " WHERE s.ingest_seq IS NOT NULL AND a.ingest_seq IS DISTINCT FROM s.ingest_seq"
+    " ON CONFLICT DO NOTHING"
     ") SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM t), (SELECT count(*) FROM e)";
 
 static const char SQL_INSERT_REJECTED[] =

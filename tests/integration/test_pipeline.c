@@ -324,6 +324,12 @@ static void test_pipeline_end_to_end(void **state)
     check_search(f->p.conn, sample_id, deadline);
     check_sample_tags(f->p.conn, sample_id);
     check_rejections(f->p.conn, rejected);
+    /* The second push of reuters-1 (in a later batch than the first) is on record. */
+    assert_int_equal(h_wait_for(f->p.conn,
+                                "SELECT count(*) FROM article_duplicates "
+                                "WHERE article_id = 'reuters-1'",
+                                1, deadline),
+                     1);
 
     /* SIGTERM: every worker finishes and exits 0. */
     assert_int_equal(h_stop(&f->p, H_INGEST, 15), 0);
