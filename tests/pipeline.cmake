@@ -21,3 +21,10 @@ np_add_test(test_faults SOURCES integration/test_faults.c integration/harness.c
 # CURVE admits listed clients only; bad settings exit 2 (no database needed).
 np_add_test(test_access SOURCES integration/test_access.c integration/harness.c
   LIBS np_common PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration TIMEOUT 120)
+
+# README's query cookbook, run as newspipe_reader against data seeded through the pipeline.
+np_add_test(test_cookbook SOURCES integration/test_cookbook.c integration/harness.c
+  LIBS push_core PostgreSQL::PostgreSQL PkgConfig::ZMQ
+  LABELS integration FIXTURES pg TIMEOUT 300
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json
+      NP_README=${PROJECT_SOURCE_DIR}/README.md)

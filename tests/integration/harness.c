@@ -171,6 +171,9 @@ void h_start(struct h_pipeline *p, enum h_worker w)
     memcpy(env + x, base, k * sizeof(*env));
     memcpy(env + x + k, environ, n * sizeof(*env));
     posix_spawn_file_actions_init(&fa);
+    /* stdout to /dev/null: a worker left behind by a failed test must not hold the test's
+     * output pipe open (ctest would wait for it until the test times out). */
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (posix_spawn(&p->pid[w], path, &fa, NULL, argv, env) != 0) {
         fprintf(stderr, "cannot start %s: %s\n", path, strerror(errno));
