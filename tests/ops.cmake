@@ -1,1 +1,56 @@
-# tests of area ops
+# tests of area ops: the deployment files (scripts/, .ci/run, Dockerfile, docker-compose.yml)
+#
+# compose_config       docker-compose accepts docker-compose.yml (skipped, exit 77, only when
+#                      docker-compose is not installed; scripts/install-deps installs it)
+# scripts_syntax       bash -n on every shell script of the repo; shellcheck (warnings and up)
+#                      on them too when shellcheck is installed
+# install_deps_check   scripts/install-deps --check: every package of the default set installed
+# install_deps_cover   install-deps lists the packages of CMakeLists.txt's modules and of the
+#                      libraries the built newspipe-* binaries link (tests/ops_deps_check.sh)
+# ops_up_down          scripts/up, scripts/up again, scripts/down on the built workers
+set(NP_OPS_SOURCE ${PROJECT_SOURCE_DIR})
+
+add_test(NAME compose_config
+  COMMAND sh -c [=[
+    command -v docker-compose >/dev/null 2>&1 || { echo "no docker-compose: skipped"; exit 77; }
+    exec docker-compose -f "$1" config -q
+  ]=] sh ${NP_OPS_SOURCE}/docker-compose.yml)
+set_tests_properties(compose_config PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
+
+# The list is taken when the test runs, so a new script needs no reconfigure.
+add_test(NAME scripts_syntax
+  COMMAND sh -c [=[
+    cd "$1" || exit 1
+    rc=0
+    for f in scripts/* .ci/run tests/*.sh tests/integration/*.sh; do
+      [ -f "$f" ] || continue
+      case "$(head -n 1 "$f")" in
+        '#!'*sh*) ;;
+        *) continue ;;
+      esac
+      bash -n "$f" || { echo "syntax error: $f"; rc=1; }
+      if command -v shellcheck >/dev/null 2>&1; then
+        shellcheck -S warning "$f" || rc=1
+      fi
+      echo "checked $f"
+    done
+    exit $rc
+  ]=] sh ${NP_OPS_SOURCE})
+set_tests_properties(scripts_syntax PROPERTIES LABELS unit)
+
+add_test(NAME install_deps_check COMMAND bash ${NP_OPS_SOURCE}/scripts/install-deps --check)
+set_tests_properties(install_deps_check PROPERTIES LABELS unit)
+
+# install-deps lists what CMakeLists.txt finds and what the built binaries link: a package this
+# machine happens to have cannot hide a gap that a fresh machine or the Docker build would hit.
+add_test(NAME install_deps_cover
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/ops_deps_check.sh ${NP_OPS_SOURCE}
+          ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(install_deps_cover PROPERTIES LABELS unit)
+
+# scripts/up + scripts/down on this build's binaries, state in a temporary folder, ports 2543x
+# and 2555x; skipped while a worker is a placeholder.
+add_test(NAME ops_up_down
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ops_up_down.sh ${NP_OPS_SOURCE}
+          ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(ops_up_down PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 240)
