@@ -28,3 +28,11 @@ np_add_test(test_cookbook SOURCES integration/test_cookbook.c integration/harnes
   LABELS integration FIXTURES pg TIMEOUT 300
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json
       NP_README=${PROJECT_SOURCE_DIR}/README.md)
+
+# /metrics, /healthz, /readyz of the real workers; readiness while PostgreSQL is stopped.
+np_add_test(test_http_ops SOURCES integration/test_http_ops.c integration/harness.c
+  LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration FIXTURES pg TIMEOUT 180
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
+
+# These two stop the shared test cluster for a while: nothing else may run meanwhile.
+set_tests_properties(test_faults test_http_ops PROPERTIES RUN_SERIAL TRUE)
