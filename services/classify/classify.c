@@ -4,8 +4,9 @@
  * run side by side. Per message it decodes the envelope, parses the article frame once, runs
  * the rules engine, adds tags, entities, region, classifier and classified_at to the envelope,
  * and sends the new envelope with the ORIGINAL article frame (the same zmq_msg_t, no copy, no
- * re-serialisation). "rejected" messages, and articles ingest marked "duplicate", pass through
- * untouched.
+ * re-serialisation). "rejected" messages pass through untouched. Articles ingest marked
+ * "duplicate" are classified like any other: the copy can overtake the original (ingest resends
+ * what classify could not take yet), and whichever lands first becomes the row.
  *
  * A message it cannot read is never dropped silently and never stops the worker: when the
  * envelope is readable but the article is not, the message goes on as "rejected" (stage
@@ -222,8 +223,7 @@ static int handle(struct classify *c)
         rc = pass_rejected(c, NULL, f.n >= 2 ? &f.frame[1] : &empty, &why);
     } else if (np_msg_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &env, &why) != 0) {
         rc = pass_rejected(c, NULL, &f.frame[1], &why);
-    } else if (env.kind == NP_MSG_REJECTED || json_is_true(json_object_get(env.root, "duplicate"))) {
-        /* Rejections and duplicates of stored articles go to store as they are. */
+    } else if (env.kind == NP_MSG_REJECTED) {
         np_counter_inc(c->passed);
         rc = send_pair(c, np_frame_data(&f, 0), np_frame_size(&f, 0), &f.frame[1]);
     } else {

@@ -23,8 +23,8 @@
  * reason. Beyond twice the limit the connection is dropped, which still bounds memory.
  *
  * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids). A
- * duplicate is still journaled and forwarded, marked "duplicate": true, so that classify skips
- * it and store records it in article_duplicates: every article pushed ends as a row, a recorded
+ * duplicate is still journaled and forwarded, marked "duplicate": true, and store records it in
+ * article_duplicates (classify tags it all the same: it may overtake its original): every article pushed ends as a row, a recorded
  * duplicate of one, or a rejection. An id that has left the set, or that arrives after a
  * restart, is answered "accepted" again; store's ON CONFLICT keeps one row and records the
  * duplicate all the same.
