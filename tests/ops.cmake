@@ -54,3 +54,16 @@ add_test(NAME ops_up_down
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/ops_up_down.sh ${NP_OPS_SOURCE}
           ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(ops_up_down PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 240)
+
+# README lists every setting: each variable in each binary's --help appears in README.md.
+add_test(NAME readme_settings
+  COMMAND sh -c [=[
+    rc=0
+    for b in ingest classify store push; do
+      for v in $("$1/newspipe-$b" --help | grep -oE '(NP_[A-Z_]+|DATABASE_URL)'); do
+        grep -q "\`$v\`" "$2" || { echo "README.md does not list $v (newspipe-$b)"; rc=1; }
+      done
+    done
+    exit $rc
+  ]=] sh ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR}/README.md)
+set_tests_properties(readme_settings PROPERTIES LABELS unit)

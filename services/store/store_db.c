@@ -33,6 +33,7 @@
 
 #include <libpq-fe.h>
 
+#include "np/article.h"
 #include "np/db.h"
 #include "np/err.h"
 #include "np/hash.h"
@@ -554,6 +555,100 @@ static int write_range(struct writer *w, const size_t *idx, size_t n, enum write
     return 0;
 }
 
+/* Appends s to a PostgreSQL array literal being built in *buf (quoted, \ and " escaped). */
+static int array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + 2 * strlen(s) + 5; /* separator, quotes, '}' and NUL */
+
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 256;
+        char *b = NULL;
+
+        while (c < need) {
+            c *= 2;
+        }
+        b = realloc(*buf, c);
+        if (b == NULL) {
+            return NP_ENOMEM;
+        }
+        *buf = b;
+        *cap = c;
+    }
+    (*buf)[*len] = *len == 0 ? '{' : ',';
+    (*len)++;
+    (*buf)[(*len)++] = '"';
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            (*buf)[(*len)++] = '\\';
+        }
+        (*buf)[(*len)++] = *p;
+    }
+    (*buf)[(*len)++] = '"';
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+/*
+ * Records the in-batch duplicates (article messages pick() left out) that came with their own
+ * seq, i.e. a second push rather than a redelivery, in article_duplicates: one statement for
+ * the batch. Bookkeeping only: a data error here is logged and skipped, never fails the batch.
+ */
+static int record_batch_duplicates(struct writer *w, size_t n)
+{
+    static const char sql[] =
+        "INSERT INTO article_duplicates (article_id, ingest_seq, received_at)"
+        " SELECT u.id, u.seq, u.at"
+        " FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS u(id, seq, at)"
+        " JOIN articles a ON a.id = u.id"
+        " WHERE a.ingest_seq IS DISTINCT FROM u.seq"
+        " ON CONFLICT DO NOTHING";
+    char *arr[3] = { NULL, NULL, NULL };
+    size_t len[3] = { 0, 0, 0 };
+    size_t cap[3] = { 0, 0, 0 };
+    PGresult *res = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct store_msg *m = w->msgs[i];
+        char seq[24];
+        char at[40];
+
+        if (m->outcome != STORE_DUPLICATE || !m->has_seq || m->received_us == NP_TIME_NONE) {
+            continue;
+        }
+        snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
+        np_date_format(m->received_us, at, sizeof(at));
+        rc = array_add(&arr[0], &len[0], &cap[0], m->id);
+        rc = rc != 0 ? rc : array_add(&arr[1], &len[1], &cap[1], seq);
+        rc = rc != 0 ? rc : array_add(&arr[2], &len[2], &cap[2], at);
+    }
+    if (rc != 0 || arr[0] == NULL) {
+        goto out;
+    }
+    for (int k = 0; k < 3; k++) {
+        arr[k][len[k]] = '}';
+        arr[k][len[k] + 1] = '\0';
+    }
+    rc = exec_cmd(w->conn, "SAVEPOINT np_dups", "set a savepoint");
+    if (rc != 0) {
+        rc = NP_ETRANSIENT;
+        goto out;
+    }
+    res = PQexecParams(w->conn, sql, 3, NULL, (const char *const *)arr, NULL, NULL, 0);
+    rc = np_db_error_kind(res, w->conn);
+    if (rc == NP_EDB) {
+        np_log_warn("could not record in-batch duplicates: %s", PQresultErrorMessage(res));
+        rc = exec_cmd(w->conn, "ROLLBACK TO SAVEPOINT np_dups", "roll back to a savepoint");
+        rc = rc != 0 ? NP_ETRANSIENT : 0;
+    }
+out:
+    PQclear(res);
+    for (int k = 0; k < 3; k++) {
+        free(arr[k]);
+    }
+    return rc;
+}
+
 /* Picks the messages to write: all but article ids seen earlier in the batch. */
 static int pick(struct writer *w, size_t n, size_t *idx, size_t *count)
 {
@@ -647,6 +742,7 @@ int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
         }
     }
     rc = rc != 0 ? rc : write_range(&w, bad, nbad, MODE_ISOLATED);
+    rc = rc != 0 ? rc : record_batch_duplicates(&w, n);
     if (rc == 0) {
         rc = exec_cmd(conn, "COMMIT", "commit a batch");
         rc = rc != 0 ? NP_ETRANSIENT : 0;

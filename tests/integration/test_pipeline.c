@@ -324,6 +324,10 @@ static void test_pipeline_end_to_end(void **state)
     check_search(f->p.conn, sample_id, deadline);
     check_sample_tags(f->p.conn, sample_id);
     check_rejections(f->p.conn, rejected);
+    /* The second push of the sample (likely in the same batch as the first) is on record. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM article_duplicates WHERE article_id = '%s'",
+             sample_id);
+    assert_int_equal(h_wait_for(f->p.conn, sql, 1, deadline), 1);
     /* The second push of reuters-1 (in a later batch than the first) is on record. */
     assert_int_equal(h_wait_for(f->p.conn,
                                 "SELECT count(*) FROM article_duplicates "
