@@ -1,15 +1,19 @@
 /* store.c - the store worker: PULL messages, write them in batches, ack what committed
  *
- * One thread, one loop: poll the PULL socket, decode each message once (store_msg_decode),
- * buffer up to batch_size messages, and close the batch when it is full or batch_ms after its
- * first message. A closed batch is written in one transaction (store_db_write_batch) and only
- * after COMMIT are its seqs acked to the ingest instance named in each envelope.
+ * Two threads. The reader polls the PULL socket, decodes each message once
+ * (store_msg_decode) into a filling batch of up to batch_size messages, and closes it when it
+ * is full or batch_ms after its first message. The writer writes a closed batch in one
+ * transaction (store_db_write_batch) and only after COMMIT acks its seqs to the ingest instance
+ * named in each envelope. The two overlap: decoding batch N+1 (CPU in store) runs while
+ * PostgreSQL works on batch N; with one thread each waited for the other. A batch that is due
+ * while the writer is busy keeps filling up to batch_size, then the reader waits.
  *
  * Choices:
- * - While a batch cannot be written (database down, serialization failure) the loop keeps it
- *   and retries with capped exponential backoff and full jitter, and reads nothing: the PULL
- *   socket's high-water mark then pushes back on classify, and ingest's in-flight limit on
- *   clients. Memory is bounded by batch_size messages of at most ~1 MiB each.
+ * - While a batch cannot be written (database down, serialization failure) the writer keeps it
+ *   and retries with capped exponential backoff and full jitter; the reader fills one more
+ *   batch and then reads nothing: the PULL socket's high-water mark pushes back on classify,
+ *   and ingest's in-flight limit on clients. Memory is bounded by two batches of batch_size
+ *   messages of at most ~1 MiB each.
  * - Acks: one PUSH socket per distinct ack endpoint, connected on first use, at most
  *   STORE_ACK_PEERS_MAX (the least recently used is closed). A send that would block is
  *   dropped with a warning: ingest redelivers unacked records, and ON CONFLICT makes the second
@@ -31,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -57,6 +62,9 @@ _Static_assert(STORE_MAXMSGSIZE >= 2 * (int64_t)(NP_ARTICLE_MAX) + (int64_t)(NP_
 /* How often the loop looks at the stop flag while idle. */
 #define STORE_POLL_MS 100
 
+/* How often a due batch looks for the writer to be free. */
+#define STORE_HANDOFF_POLL_MS 2
+
 /* First retry delay; doubles up to max_retry_ms. */
 #define STORE_RETRY_BASE_MS 100
 
@@ -82,7 +90,15 @@ struct store {
     size_t npeers;
     uint64_t tick;
     unsigned int seed;
-    int retries; /* consecutive failures, for the backoff */
+    int retries; /* consecutive failures, for the backoff (writer) */
+    /* Reader/writer handoff: the reader decodes into fill while the writer commits batch. */
+    struct store_msg **fill; /* batch_size slots, each owned while set */
+    size_t nfill;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool handed;   /* batch holds messages the writer must commit */
+    bool quit;     /* the reader is done: the writer exits once batch is written */
+    int writer_rc; /* the writer's error; it stops on one */
     struct np_metrics *metrics;
     struct np_http *http;
     struct np_counter *batches;
@@ -425,9 +441,6 @@ static int flush(struct store *s)
         repair_db(s);
     }
     s->retries = 0;
-    if (s->n >= (size_t)s->cfg->batch_size) {
-        atomic_store(&s->busy_until_ms, store_index_now_ms() + 1000);
-    }
     np_http_set_ready(s->http, true, NULL);
     count_batch(s, &st);
     send_acks(s);
@@ -442,13 +455,13 @@ static int flush(struct store *s)
     return 0;
 }
 
-/* Reads what is waiting, up to a full batch, without blocking. */
+/* Reads what is waiting into the filling batch, up to a full batch, without blocking. */
 static int read_some(struct store *s)
 {
     struct np_frames f;
     int rc = 0;
 
-    while (s->n < (size_t)s->cfg->batch_size) {
+    while (s->nfill < (size_t)s->cfg->batch_size) {
         struct store_msg *m = NULL;
         size_t total = 0;
 
@@ -476,28 +489,122 @@ static int read_some(struct store *s)
             }
             np_log_warn("refused a pipeline message seq=%s reason=\"%s\"", seq, m->reason);
         }
-        if (s->n == 0) {
+        if (s->nfill == 0) {
             s->batch_started_ms = now_ms();
         }
-        s->batch[s->n++] = m;
+        s->fill[s->nfill++] = m;
     }
     return 0;
 }
 
+/*
+ * The writer thread: commits each batch the reader hands over (flush(): retries, acks), so
+ * that decoding the next batch overlaps the database's work on this one. It owns the database
+ * connection and the ack sockets from the moment it starts.
+ */
+static void *writer_main(void *arg)
+{
+    struct store *s = arg;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->handed && !s->quit) {
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        if (!s->handed) {
+            break; /* quit, and nothing left to write */
+        }
+        pthread_mutex_unlock(&s->lock);
+        rc = flush(s);
+        pthread_mutex_lock(&s->lock);
+        s->handed = false;
+        s->writer_rc = rc;
+        pthread_cond_broadcast(&s->cond);
+        if (rc != 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* True while the writer holds a batch. */
+static bool writer_busy(struct store *s)
+{
+    bool busy = false;
+
+    pthread_mutex_lock(&s->lock);
+    busy = s->handed;
+    pthread_mutex_unlock(&s->lock);
+    return busy;
+}
+
+/* Hands the filled batch to the writer, waiting while it is busy with the previous one (the
+ * reader then reads nothing: backpressure). Returns 0 or the writer's error. */
+static int hand_off(struct store *s)
+{
+    struct store_msg **t = NULL;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    while (s->handed && s->writer_rc == 0) {
+        pthread_cond_wait(&s->cond, &s->lock);
+    }
+    rc = s->writer_rc;
+    if (rc == 0 && s->nfill > 0) {
+        t = s->batch;
+        s->batch = s->fill;
+        s->fill = t;
+        s->n = s->nfill;
+        s->nfill = 0;
+        s->handed = true;
+        if (s->n >= (size_t)s->cfg->batch_size) {
+            atomic_store(&s->busy_until_ms, store_index_now_ms() + 1000);
+        }
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* The writer's error, if it stopped on one. */
+static int writer_error(struct store *s)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    rc = s->writer_rc;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Poll timeout: until the filling batch is due, sooner while it waits for a busy writer. */
+static long poll_timeout(struct store *s)
+{
+    int64_t left = 0;
+
+    if (s->nfill == 0) {
+        return STORE_POLL_MS;
+    }
+    left = s->batch_started_ms + s->cfg->batch_ms - now_ms();
+    if (left <= 0) {
+        return STORE_HANDOFF_POLL_MS; /* due, the writer is busy: look again soon */
+    }
+    return left < STORE_POLL_MS ? (long)left : STORE_POLL_MS;
+}
+
+/* The reader: poll, decode into the filling batch, hand it over when full or due. */
 static int loop(struct store *s)
 {
     int rc = 0;
 
-    while (!stopping(s)) {
+    while (rc == 0 && *s->stop == 0) {
         zmq_pollitem_t item = { s->pull, 0, ZMQ_POLLIN, 0 };
-        long timeout = STORE_POLL_MS;
+        bool full = false;
+        bool due = false;
 
-        if (s->n > 0) {
-            int64_t left = s->batch_started_ms + s->cfg->batch_ms - now_ms();
-
-            timeout = left < 0 ? 0 : (left < STORE_POLL_MS ? (long)left : STORE_POLL_MS);
-        }
-        if (zmq_poll(&item, 1, timeout) < 0) {
+        if (zmq_poll(&item, 1, poll_timeout(s)) < 0) {
             int e = zmq_errno();
 
             if (e == ETERM) {
@@ -510,19 +617,21 @@ static int loop(struct store *s)
             continue;
         }
         rc = (item.revents & ZMQ_POLLIN) != 0 ? read_some(s) : 0;
-        if (rc != 0) {
-            return rc;
+        full = s->nfill >= (size_t)s->cfg->batch_size;
+        due = s->nfill > 0 && now_ms() - s->batch_started_ms >= s->cfg->batch_ms;
+        /* A due batch waits (and grows) while the writer is busy; a full one blocks. */
+        if (rc == 0 && (full || (due && !writer_busy(s)))) {
+            rc = hand_off(s);
         }
-        if (s->n >= (size_t)s->cfg->batch_size ||
-            (s->n > 0 && now_ms() - s->batch_started_ms >= s->cfg->batch_ms)) {
-            rc = flush(s);
-            if (rc != 0) {
-                return rc;
-            }
+        if (rc == 0) {
+            rc = writer_error(s);
         }
     }
-    np_log_info("stopping pending=%zu", s->n);
-    return flush(s);
+    np_log_info("stopping pending=%zu", s->nfill);
+    if (rc == 0) {
+        rc = hand_off(s); /* waits for the writer's batch, then hands over the last one */
+    }
+    return rc;
 }
 
 static int start(struct store *s)
@@ -582,14 +691,30 @@ int store_run(const struct store_config *cfg, const volatile sig_atomic_t *stop)
     s.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
     s.conninfo = cfg->db != NULL && cfg->db[0] != '\0' ? cfg->db : cfg->database_url;
     s.batch = calloc((size_t)cfg->batch_size, sizeof(struct store_msg *));
+    s.fill = calloc((size_t)cfg->batch_size, sizeof(struct store_msg *));
     s.ctx = zmq_ctx_new();
-    if (s.batch == NULL || s.ctx == NULL) {
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    if (s.batch == NULL || s.fill == NULL || s.ctx == NULL) {
         np_log_error("cannot start: out of memory");
         goto out;
     }
     rc = start(&s);
     if (rc == 0 && !cfg->migrate_only) {
+        pthread_t writer;
+
+        if (pthread_create(&writer, NULL, writer_main, &s) != 0) {
+            np_log_error("cannot start the writer thread");
+            rc = NP_ENOMEM;
+            goto out;
+        }
         rc = loop(&s);
+        pthread_mutex_lock(&s.lock);
+        s.quit = true;
+        pthread_cond_broadcast(&s.cond);
+        pthread_mutex_unlock(&s.lock);
+        pthread_join(writer, NULL);
+        rc = rc != 0 ? rc : s.writer_rc;
     }
     if (rc == NP_ESHUTDOWN) {
         rc = 0; /* stopped before there was anything to do */
@@ -599,6 +724,12 @@ out:
     for (size_t i = 0; i < s.n; i++) {
         store_msg_destroy(&s.batch[i]);
     }
+    for (size_t i = 0; i < s.nfill; i++) {
+        store_msg_destroy(&s.fill[i]);
+    }
+    free(s.fill);
+    pthread_cond_destroy(&s.cond);
+    pthread_mutex_destroy(&s.lock);
     for (size_t i = 0; i < s.npeers; i++) {
         np_zsock_close(&s.peers[i].sock);
         free(s.peers[i].endpoint);
