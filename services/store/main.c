@@ -23,7 +23,7 @@ static const struct np_setting settings[] = {
       0, 0, false, NULL },
     { "batch_size", NP_SET_INT, "1000", "most messages written in one transaction",
       offsetof(struct store_config, batch_size), 1, 100000, false, NULL },
-    { "batch_ms", NP_SET_INT, "200",
+    { "batch_ms", NP_SET_INT, "50",
       "a batch is written at the latest this many ms after its first message",
       offsetof(struct store_config, batch_ms), 1, 60000, false, NULL },
     { "log_level", NP_SET_STRING, "info", "error, warn, info or debug",
