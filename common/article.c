@@ -413,7 +413,8 @@ static int add_extra(struct np_article *a, const char *key, json_t *v, const str
     if (!ctx->utf8_checked && !np_utf8_valid(key, strlen(key))) {
         return np_err_set(err, NP_EPARSE, "message", "has a key that is not valid UTF-8");
     }
-    rc = check_extra(v, key, 0, ctx, err);
+    /* A key "" cannot be named as a field: the reason names the message instead. */
+    rc = check_extra(v, key[0] != '\0' ? key : "message", 0, ctx, err);
     if (rc != 0) {
         return rc;
     }

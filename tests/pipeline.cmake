@@ -1,6 +1,7 @@
 # The envelope, settings, ingest's journal and dedupe set, the push tool's text reader, and the
 # pipeline end to end (three real binaries and a real PostgreSQL).
 np_add_test(test_msg SOURCES unit/test_msg.c LIBS np_common LABELS unit)
+np_add_test(test_err SOURCES unit/test_err.c LIBS np_common LABELS unit)
 np_add_test(test_config SOURCES unit/test_config.c LIBS np_common LABELS unit)
 np_add_test(test_journal SOURCES unit/test_journal.c LIBS ingest_core LABELS unit)
 np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)

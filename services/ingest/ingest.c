@@ -580,15 +580,18 @@ out:
     return rc;
 }
 
-/* Splits a ROUTER message into address frames (identity and any envelope up to and including
- * the empty delimiter) and the payload frame. Returns the payload's frame index, or -1. */
-static long router_payload_index(struct np_frames *f)
+/* Splits a ROUTER message: the address frames (identity, and any envelope up to and including
+ * the empty delimiter) are the first *naddr; returns the payload's frame index, or -1 when the
+ * message has no payload (the reply still goes to the whole address). */
+static long router_split(struct np_frames *f, size_t *naddr)
 {
     for (size_t i = 1; i < f->n; i++) {
         if (np_frame_size(f, i) == 0) {
+            *naddr = i + 1;
             return i + 1 < f->n ? (long)(i + 1) : -1;
         }
     }
+    *naddr = 1;
     return f->n >= 2 ? 1 : -1;
 }
 
@@ -606,15 +609,14 @@ static int handle_client(struct ingest *in, void *sock, bool router)
         return rc;
     }
     np_counter_inc(in->received[router ? 1 : 0]);
-    body = router ? router_payload_index(&f) : 0;
+    body = router ? router_split(&f, &naddr) : 0;
     if (router) {
         /* Keep the address frames to answer, whatever the message looks like. */
-        naddr = body > 0 ? (size_t)body : 1;
-        for (size_t i = 0; i < naddr && i < ADDR_FRAMES_MAX; i++) {
+        naddr = naddr < ADDR_FRAMES_MAX ? naddr : ADDR_FRAMES_MAX;
+        for (size_t i = 0; i < naddr; i++) {
             zmq_msg_init(&addr[i]);
             zmq_msg_copy(&addr[i], &f.frame[i]);
         }
-        naddr = naddr < ADDR_FRAMES_MAX ? naddr : ADDR_FRAMES_MAX;
     }
     if (f.total > NP_FRAMES_MAX || body < 0 || (size_t)body + 1 != f.total) {
         np_err_set(&why, NP_EINVAL, "message", "must be exactly one frame of JSON, got %zu",
