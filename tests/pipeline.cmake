@@ -2,6 +2,7 @@
 # pipeline end to end (three real binaries and a real PostgreSQL).
 np_add_test(test_msg SOURCES unit/test_msg.c LIBS np_common LABELS unit)
 np_add_test(test_err SOURCES unit/test_err.c LIBS np_common LABELS unit)
+np_add_test(test_article_json SOURCES unit/test_article_json.c LIBS np_common LABELS unit)
 np_add_test(test_config SOURCES unit/test_config.c LIBS np_common LABELS unit)
 np_add_test(test_journal SOURCES unit/test_journal.c LIBS ingest_core LABELS unit)
 np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)

@@ -74,6 +74,14 @@ int np_article_from_json(const json_t *obj, struct np_article **out, struct np_e
  */
 json_t *np_article_to_json(const struct np_article *a);
 
+/*
+ * Writes the same canonical JSON document as np_article_to_json() straight into a new buffer
+ * (*out, free(); *len bytes, not NUL-terminated), without building a Jansson tree: what ingest
+ * forwards. a must come from np_article_parse() (valid UTF-8, no NUL, title and id set).
+ * Returns 0 or NP_ENOMEM.
+ */
+int np_article_write_json(const struct np_article *a, char **out, size_t *len);
+
 /* Frees an article and sets *ap to NULL. Accepts NULL and *ap == NULL. */
 void np_article_destroy(struct np_article **ap);
 

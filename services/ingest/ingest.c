@@ -509,7 +509,6 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     struct np_err why = { 0 };
     struct np_article *a = NULL;
     struct np_envelope env = { 0 };
-    json_t *canon = NULL;
     char *payload = NULL;
     size_t payload_len = 0;
     char *env_buf = NULL;
@@ -533,13 +532,7 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     }
     duplicate = ingest_dedupe_seen(in->dedupe, a->id);
     rc = NP_ENOMEM;
-    canon = np_article_to_json(a);
-    if (canon == NULL) {
-        goto out;
-    }
-    payload_len = json_dumpb(canon, NULL, 0, JSON_COMPACT);
-    payload = malloc(payload_len > 0 ? payload_len : 1);
-    if (payload == NULL || json_dumpb(canon, payload, payload_len, JSON_COMPACT) != payload_len ||
+    if (np_article_write_json(a, &payload, &payload_len) != 0 ||
         np_msg_new_article(&env, seq, a->id, &in->origin, np_now_us()) != 0 ||
         (duplicate && json_object_set_new(env.root, "duplicate", json_true()) != 0) ||
         np_msg_encode(&env, &env_buf, &env_len) != 0) {
@@ -575,7 +568,6 @@ out:
     free(env_buf);
     free(payload);
     np_msg_cleanup(&env);
-    json_decref(canon);
     np_article_destroy(&a);
     return rc;
 }
