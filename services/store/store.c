@@ -559,7 +559,9 @@ static int hand_off(struct store *s)
         s->n = s->nfill;
         s->nfill = 0;
         s->handed = true;
-        if (s->n >= (size_t)s->cfg->batch_size) {
+        /* Batches at least half full mean the writer is saturated (at a steady low rate
+         * they hold a batch_ms worth of articles): the search indexer then waits. */
+        if (2 * s->n >= (size_t)s->cfg->batch_size) {
             atomic_store(&s->busy_until_ms, store_index_now_ms() + 1000);
         }
         pthread_cond_broadcast(&s->cond);

@@ -6,8 +6,8 @@
  * statement); a crash after commit loses nothing. The tsvector is computed by PostgreSQL
  * (newspipe_document()), so search uses exactly the 'english' configuration users query with.
  *
- * Deferring to the writer: while store's writer is saturated (it flushed a full batch within the
- * last second), indexing would take CPU from the write path on a small machine, so the indexer
+ * Deferring to the writer: while store's writer is saturated (it was handed a batch at least
+ * half full within the last second), indexing would take CPU from the write path on a small machine, so the indexer
  * waits, for at most MAX_DEFER_MS at a stretch. Errors are logged and retried with backoff; the
  * indexer never stops the worker.
  */
