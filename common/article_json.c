@@ -134,9 +134,9 @@ static void list_member(struct out *o, const char *key, const struct np_strlist 
  * field wins), as np_article_to_json does. */
 static bool known(const char *key)
 {
-    static const char *const names[] = { "id",      "title",  "body",   "summary",
-                                         "background", "insights", "url", "source",
-                                         "lang",    "region", "published_at", "authors",
+    static const char *const names[] = { "id",         "title",    "body",         "summary",
+                                         "background", "insights", "url",          "source",
+                                         "lang",       "region",   "published_at", "authors",
                                          "source_tags" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -164,7 +164,8 @@ static void extra_members(struct out *o, const json_t *extra)
         put(o, ":", 1);
         n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
         reserve(o, n);
-        if (n == 0 || o->failed || json_dumpb(v, o->p + o->len, n, JSON_COMPACT | JSON_ENCODE_ANY) != n) {
+        if (n == 0 || o->failed ||
+            json_dumpb(v, o->p + o->len, n, JSON_COMPACT | JSON_ENCODE_ANY) != n) {
             o->failed = true;
             return;
         }

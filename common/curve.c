@@ -85,8 +85,7 @@ int np_curve_load_keypair(const char *path, char *pub, char *sec, struct np_err 
     }
     if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
         return np_err_set(err, NP_EINVAL, "key",
-                          "\"%s\" holds a secret key but others may read it (chmod 600 it)",
-                          path);
+                          "\"%s\" holds a secret key but others may read it (chmod 600 it)", path);
     }
     if (read_key(path, "public", pub, err) != 0) {
         return NP_EINVAL;
@@ -119,8 +118,9 @@ int np_curve_write_keypair(const char *base, struct np_err *err)
     snprintf(path, sizeof(path), "%s.key", base);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL || fprintf(f, "# newspipe CURVE key pair: keep secret\npublic=%s\nsecret=%s\n",
-                             pub, sec) < 0 ||
+    if (f == NULL ||
+        fprintf(f, "# newspipe CURVE key pair: keep secret\npublic=%s\nsecret=%s\n", pub, sec) <
+            0 ||
         fclose(f) != 0) {
         if (f == NULL && fd >= 0) {
             close(fd);

@@ -67,3 +67,11 @@ add_test(NAME readme_settings
     exit $rc
   ]=] sh ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR}/README.md)
 set_tests_properties(readme_settings PROPERTIES LABELS unit)
+
+# Every .c/.h file is formatted as .clang-format says (STYLE.md section 10).
+add_test(NAME clang_format
+  COMMAND sh -c [=[
+    command -v clang-format >/dev/null 2>&1 || { echo "no clang-format: skipped"; exit 77; }
+    cd "$1" && git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+  ]=] sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(clang_format PROPERTIES LABELS unit SKIP_RETURN_CODE 77)

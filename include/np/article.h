@@ -16,14 +16,14 @@
 #include "np/err.h"
 
 /* Size limits, in bytes of UTF-8. A client message is at most NP_ARTICLE_MAX. */
-#define NP_ARTICLE_MAX       (1024 * 1024)
-#define NP_TITLE_MAX         (2 * 1024)
-#define NP_TEXT_MAX          (1000 * 1024) /* body, summary, background, insights */
-#define NP_URL_MAX           (4 * 1024)
-#define NP_SHORT_MAX         (512) /* source, lang, region, id, each author, each tag */
-#define NP_LIST_MAX          (100) /* authors, source_tags */
-#define NP_JSON_DEPTH_MAX    (32)  /* nesting allowed in extra fields */
-#define NP_ID_MAX            (NP_SHORT_MAX)
+#define NP_ARTICLE_MAX    (1024 * 1024)
+#define NP_TITLE_MAX      (2 * 1024)
+#define NP_TEXT_MAX       (1000 * 1024) /* body, summary, background, insights */
+#define NP_URL_MAX        (4 * 1024)
+#define NP_SHORT_MAX      (512) /* source, lang, region, id, each author, each tag */
+#define NP_LIST_MAX       (100) /* authors, source_tags */
+#define NP_JSON_DEPTH_MAX (32)  /* nesting allowed in extra fields */
+#define NP_ID_MAX         (NP_SHORT_MAX)
 
 /* "Not given" for np_article.published_at. */
 #define NP_TIME_NONE INT64_MIN
@@ -36,16 +36,16 @@ struct np_strlist {
 
 /* One validated, normalised article. All strings are owned, UTF-8, NUL-free. */
 struct np_article {
-    char *id;           /* client id, else derived (np_article_derive_id) */
-    char *title;        /* whitespace-normalised, non-empty */
-    char *body;         /* plain text (HTML stripped) or NULL */
-    char *summary;      /* or NULL */
-    char *background;   /* or NULL */
-    char *insights;     /* or NULL */
-    char *url;          /* normalised absolute http(s) URL or NULL */
-    char *source;       /* or NULL */
-    char *lang;         /* or NULL */
-    char *region;       /* or NULL */
+    char *id;             /* client id, else derived (np_article_derive_id) */
+    char *title;          /* whitespace-normalised, non-empty */
+    char *body;           /* plain text (HTML stripped) or NULL */
+    char *summary;        /* or NULL */
+    char *background;     /* or NULL */
+    char *insights;       /* or NULL */
+    char *url;            /* normalised absolute http(s) URL or NULL */
+    char *source;         /* or NULL */
+    char *lang;           /* or NULL */
+    char *region;         /* or NULL */
     int64_t published_at; /* microseconds since the epoch, UTC, or NP_TIME_NONE */
     struct np_strlist authors;
     struct np_strlist source_tags;

@@ -32,14 +32,15 @@ struct np_setting {
 
 /*
  * Fills cfg from the table: defaults, then environment variables, then flags (argv). Flags take
- * "--name value" or "--name=value"; a boolean flag alone means true ("--name=false" to unset); argv entries that are not flags are left as positional
- * arguments: their count goes to *npos and they are moved to argv[1..npos] (npos may be NULL,
- * then positional arguments are an error). On a bad value or unknown flag prints a message
- * naming the setting on stderr and returns NP_EINVAL (the caller exits with status 2).
+ * "--name value" or "--name=value"; a boolean flag alone means true ("--name=false" to unset); argv
+ * entries that are not flags are left as positional arguments: their count goes to *npos and they
+ * are moved to argv[1..npos] (npos may be NULL, then positional arguments are an error). On a bad
+ * value or unknown flag prints a message naming the setting on stderr and returns NP_EINVAL (the
+ * caller exits with status 2).
  * `--help` prints usage built from the table and returns NP_CONFIG_EXIT.
  */
-int np_config_load(const struct np_setting *table, size_t n, const char *service,
-                   const char *usage, void *cfg, int argc, char **argv, int *npos);
+int np_config_load(const struct np_setting *table, size_t n, const char *service, const char *usage,
+                   void *cfg, int argc, char **argv, int *npos);
 
 /* Logs every effective setting at info level, secrets masked. */
 void np_config_log(const struct np_setting *table, size_t n, const void *cfg);

@@ -40,8 +40,8 @@ const char *np_strerror(int code);
 /*
  * Fills err (when not NULL) with code, field and a printf-style message prefixed by
  * "<field>: " when field is not empty. Both are valid UTF-8 afterwards (a character cut by the
- * buffer's end is dropped, a malformed byte becomes '?'), so they can be sent as JSON. Returns code, so callers can write
- * `return np_err_set(err, NP_EINVAL, "title", "must not be empty");`.
+ * buffer's end is dropped, a malformed byte becomes '?'), so they can be sent as JSON. Returns
+ * code, so callers can write `return np_err_set(err, NP_EINVAL, "title", "must not be empty");`.
  */
 int np_err_set(struct np_err *err, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -33,9 +33,9 @@
 
 #include "np/err.h"
 
-#define NP_MSG_VERSION      1
-#define NP_ENVELOPE_MAX     (256 * 1024) /* an envelope with tags and evidence */
-#define NP_ACK_MAX_SEQS     (100000)
+#define NP_MSG_VERSION  1
+#define NP_ENVELOPE_MAX (256 * 1024) /* an envelope with tags and evidence */
+#define NP_ACK_MAX_SEQS (100000)
 
 enum np_msg_kind {
     NP_MSG_ARTICLE = 1,
@@ -105,8 +105,7 @@ int np_msg_ack_encode(const uint64_t *seqs, size_t n, char **out, size_t *len);
  * Decodes an ack frame into a new array (*seqs, free()) of *n seqs. Returns 0, or NP_EPARSE
  * when buf is not a JSON array of at most NP_ACK_MAX_SEQS unsigned integers.
  */
-int np_msg_ack_decode(const void *buf, size_t len, uint64_t **seqs, size_t *n,
-                      struct np_err *err);
+int np_msg_ack_decode(const void *buf, size_t len, uint64_t **seqs, size_t *n, struct np_err *err);
 
 /* Current time in microseconds since the epoch (CLOCK_REALTIME). */
 int64_t np_now_us(void);

@@ -21,11 +21,11 @@
 
 /* Options for np_zsock_open(). Zero fields take the defaults shown. */
 struct np_zsock_opts {
-    int sndhwm;          /* 1000 */
-    int rcvhwm;          /* 1000 */
-    int linger_ms;       /* 1000 */
-    int64_t maxmsgsize;  /* -1 (no limit); client-facing sockets set NP_ARTICLE_MAX */
-    int sndtimeo_ms;     /* -1 (block) */
+    int sndhwm;         /* 1000 */
+    int rcvhwm;         /* 1000 */
+    int linger_ms;      /* 1000 */
+    int64_t maxmsgsize; /* -1 (no limit); client-facing sockets set NP_ARTICLE_MAX */
+    int sndtimeo_ms;    /* -1 (block) */
     /* CURVE, Z85 keys (borrowed). A server sets curve_secret (its own) and gets ZAP domain
      * "newspipe"; a client sets all three. None set: no encryption. */
     const char *curve_secret;
@@ -53,8 +53,8 @@ int np_zsock_last_endpoint(void *sock, char *buf, size_t len);
 /* A received multipart message: up to NP_FRAMES_MAX frames, each a zmq_msg_t. */
 struct np_frames {
     zmq_msg_t frame[NP_FRAMES_MAX];
-    size_t n;          /* frames kept */
-    size_t total;      /* frames the message had (may exceed n: then it is malformed) */
+    size_t n;     /* frames kept */
+    size_t total; /* frames the message had (may exceed n: then it is malformed) */
 };
 
 /*

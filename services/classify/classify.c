@@ -42,8 +42,8 @@
 static const struct np_setting settings[] = {
     { "input", NP_SET_STRING, "tcp://127.0.0.1:5557", "ingest's forward endpoints (connect)",
       OPT(input), 0, 0, false, NULL },
-    { "output", NP_SET_STRING, "tcp://127.0.0.1:5559", "store's endpoints (connect)",
-      OPT(output), 0, 0, false, NULL },
+    { "output", NP_SET_STRING, "tcp://127.0.0.1:5559", "store's endpoints (connect)", OPT(output),
+      0, 0, false, NULL },
     { "taxonomy", NP_SET_STRING, "config/taxonomy.json", "taxonomy file (reloaded on SIGHUP)",
       OPT(taxonomy), 0, 0, false, NULL },
     { "hwm", NP_SET_INT, "1000", "ZeroMQ high-water mark of both sockets", OPT(hwm), 1, 1000000,
@@ -52,8 +52,8 @@ static const struct np_setting settings[] = {
       OPT(metrics_port), 0, 65535, false, NULL },
     { "metrics_bind", NP_SET_STRING, "0.0.0.0", "address the HTTP endpoint listens on",
       OPT(metrics_bind), 0, 0, false, NULL },
-    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0,
-      false, NULL },
+    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0, false,
+      NULL },
 };
 
 const struct np_setting *classify_settings(size_t *n)
@@ -143,12 +143,13 @@ static void count_tags(struct classify *c, const json_t *tags)
     size_t i = 0;
     json_t *t = NULL;
 
-    json_array_foreach (tags, i, t) {
+    json_array_foreach(tags, i, t)
+    {
         const char *name = json_string_value(json_object_get(t, "name"));
 
         if (name != NULL && np_metrics_label(labels, sizeof(labels), "tag", name) == 0) {
-            np_counter_inc(np_metrics_counter(c->metrics, "tags_total", "Tags given, by tag",
-                                              labels));
+            np_counter_inc(
+                np_metrics_counter(c->metrics, "tags_total", "Tags given, by tag", labels));
         }
     }
 }
@@ -159,8 +160,7 @@ static void count_tags(struct classify *c, const json_t *tags)
  * np_article_destroy() it. Returns 0, or NP_EINVAL naming the field that is missing or of the
  * wrong type (a message that did not come from ingest).
  */
-static int view_article(const json_t *doc, const char *id, struct np_article *a,
-                        struct np_err *why)
+static int view_article(const json_t *doc, const char *id, struct np_article *a, struct np_err *why)
 {
     static const char *const keys[] = { "title", "body", "summary", "background", "insights" };
     char **slots[] = { &a->title, &a->body, &a->summary, &a->background, &a->insights };
@@ -285,8 +285,8 @@ static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
     classify_engine_destroy(&c->engine);
     c->engine = fresh;
     classify_engine_stats(c->engine, &st);
-    np_log_info("taxonomy reloaded path=\"%s\" tags=%zu entities=%zu phrases=%zu",
-                c->cfg->taxonomy, st.tags, st.entities, st.phrases);
+    np_log_info("taxonomy reloaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
+                st.tags, st.entities, st.phrases);
 }
 
 static int open_metrics(struct classify *c)
@@ -303,9 +303,8 @@ static int open_metrics(struct classify *c)
                                      "Messages passed on as rejected (unreadable)", NULL);
     c->passed = np_metrics_counter(m, "rejected_passed_total",
                                    "Rejections from ingest passed on to store", NULL);
-    c->seconds = np_metrics_histogram(m, "classify_seconds", "Rules engine time per article",
-                                      NULL, np_metrics_latency_bounds,
-                                      np_metrics_latency_bounds_len);
+    c->seconds = np_metrics_histogram(m, "classify_seconds", "Rules engine time per article", NULL,
+                                      np_metrics_latency_bounds, np_metrics_latency_bounds_len);
     c->http = np_http_start(c->cfg->metrics_bind, (int)c->cfg->metrics_port, m, &err);
     if (c->http == NULL) {
         np_log_error("cannot serve metrics: %s port=%ld", err.msg, c->cfg->metrics_port);

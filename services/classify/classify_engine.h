@@ -19,8 +19,8 @@ struct classify_engine;
 struct classify_engine_stats {
     size_t tags;
     size_t entities;
-    size_t phrases;  /* distinct phrases compiled into the matcher */
-    size_t states;   /* matcher states */
+    size_t phrases; /* distinct phrases compiled into the matcher */
+    size_t states;  /* matcher states */
 };
 
 /*
@@ -31,8 +31,7 @@ struct classify_engine_stats {
 struct classify_engine *classify_engine_load(const char *path, struct np_err *err);
 
 /* The same from a JSON document held in memory (tests, fuzzing). */
-struct classify_engine *classify_engine_load_json(const char *text, size_t len,
-                                                  struct np_err *err);
+struct classify_engine *classify_engine_load_json(const char *text, size_t len, struct np_err *err);
 
 /*
  * Classifies one article. On success stores in *out a new JSON object (json_decref()):

@@ -24,10 +24,10 @@
  *
  * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids). A
  * duplicate is still journaled and forwarded, marked "duplicate": true, and store records it in
- * article_duplicates (classify tags it all the same: it may overtake its original): every article pushed ends as a row, a recorded
- * duplicate of one, or a rejection. An id that has left the set, or that arrives after a
- * restart, is answered "accepted" again; store's ON CONFLICT keeps one row and records the
- * duplicate all the same.
+ * article_duplicates (classify tags it all the same: it may overtake its original): every article
+ * pushed ends as a row, a recorded duplicate of one, or a rejection. An id that has left the set,
+ * or that arrives after a restart, is answered "accepted" again; store's ON CONFLICT keeps one row
+ * and records the duplicate all the same.
  */
 #include "ingest.h"
 
@@ -53,8 +53,8 @@
 #include "np/zsock.h"
 
 #define PENDING_BYTES_MAX (8U * 1024 * 1024)
-#define BURST_MAX         256  /* client messages read per loop turn */
-#define SCAN_EVERY_MS     50   /* how often the window is scanned for redelivery */
+#define BURST_MAX         256 /* client messages read per loop turn */
+#define SCAN_EVERY_MS     50  /* how often the window is scanned for redelivery */
 #define ADDR_FRAMES_MAX   (NP_FRAMES_MAX - 1)
 
 #define OPT(field) offsetof(struct ingest_config, field)
@@ -75,16 +75,16 @@ static const struct np_setting settings[] = {
       OPT(journal_dir), 0, 0, false, NULL },
     { "max_inflight", NP_SET_INT, "20000", "unacknowledged articles before intake pauses",
       OPT(max_inflight), 16, 10000000, false, NULL },
-    { "sync_records", NP_SET_INT, "512", "journal sync after this many messages",
-      OPT(sync_records), 1, 1000000, false, NULL },
+    { "sync_records", NP_SET_INT, "512", "journal sync after this many messages", OPT(sync_records),
+      1, 1000000, false, NULL },
     { "sync_ms", NP_SET_INT, "5", "journal sync after this many milliseconds", OPT(sync_ms), 0,
       10000, false, NULL },
     { "redeliver_ms", NP_SET_INT, "10000", "resend an unacknowledged article after (ms)",
       OPT(redeliver_ms), 100, 3600000, false, NULL },
     { "redeliver_max_ms", NP_SET_INT, "120000", "cap of the doubling redelivery timeout (ms)",
       OPT(redeliver_max_ms), 100, 86400000, false, NULL },
-    { "segment_mb", NP_SET_INT, "64", "journal segment size (MiB)", OPT(segment_mb), 1, 4096,
-      false, NULL },
+    { "segment_mb", NP_SET_INT, "64", "journal segment size (MiB)", OPT(segment_mb), 1, 4096, false,
+      NULL },
     { "shutdown_ms", NP_SET_INT, "5000", "on SIGTERM, wait this long for outstanding acks",
       OPT(shutdown_ms), 0, 600000, false, NULL },
     { "dedupe_ids", NP_SET_INT, "200000", "recent ids remembered to answer \"duplicate\"",
@@ -99,10 +99,10 @@ static const struct np_setting settings[] = {
       "server key pair file (newspipe-keygen): turns on CURVE for the client sockets",
       OPT(curve_secret_file), 0, 0, false, NULL },
     { "curve_clients", NP_SET_STRING, NULL,
-      "allowed client public keys: a .pub file or a folder of .pub files",
-      OPT(curve_clients), 0, 0, false, NULL },
-    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0,
+      "allowed client public keys: a .pub file or a folder of .pub files", OPT(curve_clients), 0, 0,
       false, NULL },
+    { "log_level", NP_SET_STRING, "info", "error, warn, info or debug", OPT(log_level), 0, 0, false,
+      NULL },
 };
 
 const struct np_setting *ingest_settings(size_t *n)
@@ -327,15 +327,13 @@ static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const c
 }
 
 /* A small JSON reply: {"status":..,"id":..} or {"status":"rejected","error":..,"field":..}. */
-static char *make_reply(const char *status, const char *id, const struct np_err *why,
-                        size_t *len)
+static char *make_reply(const char *status, const char *id, const struct np_err *why, size_t *len)
 {
     json_t *o = NULL;
     char *out = NULL;
 
     if (why != NULL) {
-        o = json_pack("{s:s, s:s, s:s}", "status", status, "error", why->msg, "field",
-                      why->field);
+        o = json_pack("{s:s, s:s, s:s}", "status", status, "error", why->msg, "field", why->field);
     } else {
         o = json_pack("{s:s, s:s}", "status", status, "id", id);
     }
@@ -551,8 +549,8 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
         ingest_dedupe_add(in->dedupe, a->id);
         np_counter_inc(in->accepted);
     }
-    rc = journal_message(in, env_buf, env_len, payload, payload_len, reply, reply_len, addr,
-                         naddr, seq);
+    rc = journal_message(in, env_buf, env_len, payload, payload_len, reply, reply_len, addr, naddr,
+                         seq);
     env_buf = NULL;
     payload = NULL;
     reply = NULL;
@@ -613,8 +611,8 @@ static int handle_client(struct ingest *in, void *sock, bool router)
     if (f.total > NP_FRAMES_MAX || body < 0 || (size_t)body + 1 != f.total) {
         np_err_set(&why, NP_EINVAL, "message", "must be exactly one frame of JSON, got %zu",
                    f.total - (router ? naddr : 0));
-        rc = reject(in, channel, body >= 0 && (size_t)body < f.n ? np_frame_data(&f, (size_t)body)
-                                                                  : "",
+        rc = reject(in, channel,
+                    body >= 0 && (size_t)body < f.n ? np_frame_data(&f, (size_t)body) : "",
                     body >= 0 && (size_t)body < f.n ? np_frame_size(&f, (size_t)body) : 0, &why,
                     router ? addr : NULL, naddr);
     } else {
@@ -634,8 +632,8 @@ static void handle_acks(struct ingest *in)
         uint64_t *seqs = NULL;
         size_t n = 0;
 
-        if (f.n != 1 || np_msg_ack_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &seqs, &n,
-                                          &err) != 0) {
+        if (f.n != 1 ||
+            np_msg_ack_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &seqs, &n, &err) != 0) {
             np_log_warn("ignoring malformed ack: %s", f.n != 1 ? "not one frame" : err.msg);
             np_frames_close(&f);
             continue;
@@ -725,8 +723,8 @@ static int turn(struct ingest *in, bool intake)
     zmq_pollitem_t items[3] = { { in->ack, 0, ZMQ_POLLIN, 0 },
                                 { in->pull, 0, ZMQ_POLLIN, 0 },
                                 { in->router, 0, ZMQ_POLLIN, 0 } };
-    bool room = window(in) + BURST_MAX <= in->mask + 1 &&
-                window(in) < (uint64_t)in->cfg->max_inflight;
+    bool room =
+        window(in) + BURST_MAX <= in->mask + 1 && window(in) < (uint64_t)in->cfg->max_inflight;
     int n = zmq_poll(items, intake && room ? 3 : 1, poll_timeout(in));
     int rc = 0;
 
@@ -788,8 +786,8 @@ static int open_metrics(struct ingest *in)
                                          "Client messages read, by socket", "channel=\"pull\"");
     in->received[1] = np_metrics_counter(m, "messages_received_total",
                                          "Client messages read, by socket", "channel=\"router\"");
-    in->accepted = np_metrics_counter(m, "articles_accepted_total",
-                                      "Articles validated and journaled", NULL);
+    in->accepted =
+        np_metrics_counter(m, "articles_accepted_total", "Articles validated and journaled", NULL);
     in->duplicate = np_metrics_counter(m, "articles_duplicate_total",
                                        "Articles answered as duplicates of a recent id", NULL);
     in->acked = np_metrics_counter(m, "acks_total", "Messages acknowledged by store", NULL);
@@ -797,12 +795,11 @@ static int open_metrics(struct ingest *in)
                                          "Messages sent again after the ack timeout", NULL);
     in->syncs = np_metrics_counter(m, "journal_syncs_total", "Journal group commits", NULL);
     in->inflight_g = np_metrics_gauge(m, "inflight", "Messages journaled and not yet acked", NULL);
-    in->journal_bytes = np_metrics_gauge(m, "journal_bytes",
-                                         "Bytes of journal segments on disk", NULL);
-    in->sync_seconds = np_metrics_histogram(m, "journal_sync_seconds",
-                                            "Time to write and fdatasync a group of records",
-                                            NULL, np_metrics_latency_bounds,
-                                            np_metrics_latency_bounds_len);
+    in->journal_bytes =
+        np_metrics_gauge(m, "journal_bytes", "Bytes of journal segments on disk", NULL);
+    in->sync_seconds = np_metrics_histogram(
+        m, "journal_sync_seconds", "Time to write and fdatasync a group of records", NULL,
+        np_metrics_latency_bounds, np_metrics_latency_bounds_len);
     in->http = np_http_start(in->cfg->metrics_bind, (int)in->cfg->metrics_port, m, &err);
     if (in->http == NULL) {
         np_log_error("cannot serve metrics: %s port=%ld", err.msg, in->cfg->metrics_port);
@@ -881,8 +878,7 @@ static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
     }
     in->origin.ack = in->ack_endpoint;
     np_log_info("journal open instance=%s next_seq=%" PRIu64 " outstanding=%zu disk_bytes=%" PRIu64,
-                in->origin.id, in->next_seq, in->inflight,
-                ingest_journal_disk_bytes(in->journal));
+                in->origin.id, in->next_seq, in->inflight, ingest_journal_disk_bytes(in->journal));
     return 0;
 }
 

@@ -41,12 +41,12 @@
 
 #include "np/log.h"
 
-#define REC_MAGIC     0x314A504EU /* "NPJ1" read as little-endian */
-#define REC_HEAD      12          /* magic, body length, crc */
-#define BODY_HEAD     12          /* seq, envelope length */
-#define REC_BODY_MAX  (16U * 1024 * 1024)
-#define INSTANCE_LEN  16
-#define PATH_LEN      4096
+#define REC_MAGIC    0x314A504EU /* "NPJ1" read as little-endian */
+#define REC_HEAD     12          /* magic, body length, crc */
+#define BODY_HEAD    12          /* seq, envelope length */
+#define REC_BODY_MAX (16U * 1024 * 1024)
+#define INSTANCE_LEN 16
+#define PATH_LEN     4096
 
 struct segment {
     uint64_t first; /* seq of the first record: names the file */
@@ -171,8 +171,7 @@ static int load_instance(struct ingest_journal *j, struct np_err *err)
         if (n == INSTANCE_LEN && strspn(j->instance, "0123456789abcdef") == INSTANCE_LEN) {
             return 0;
         }
-        np_log_warn("journal instance file is damaged: starting a new instance path=\"%s\"",
-                    path);
+        np_log_warn("journal instance file is damaged: starting a new instance path=\"%s\"", path);
     }
     fd = open("/dev/urandom", O_RDONLY);
     if (fd < 0 || read_full(fd, rnd, sizeof(rnd), 0) != 0) {
@@ -190,8 +189,7 @@ static int load_instance(struct ingest_journal *j, struct np_err *err)
         if (f != NULL) {
             fclose(f);
         }
-        return np_err_set(err, NP_EIO, "journal", "cannot write \"%s\": %s", path,
-                          strerror(errno));
+        return np_err_set(err, NP_EIO, "journal", "cannot write \"%s\": %s", path, strerror(errno));
     }
     fclose(f);
     return sync_dir(j->dir);
@@ -384,8 +382,8 @@ static int open_segments(struct ingest_journal *j, ingest_replay_fn replay, void
         seg_path(j, firsts[i], path, sizeof(path));
         fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) != 0) {
-            rc = np_err_set(err, NP_EIO, "journal", "cannot open \"%s\": %s", path,
-                            strerror(errno));
+            rc =
+                np_err_set(err, NP_EIO, "journal", "cannot open \"%s\": %s", path, strerror(errno));
             if (fd >= 0) {
                 close(fd);
             }

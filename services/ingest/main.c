@@ -22,7 +22,8 @@ int main(int argc, char **argv)
     enum np_log_level level = NP_LOG_INFO;
     size_t n = 0;
     const struct np_setting *table = ingest_settings(&n);
-    int rc = np_config_load(table, n, "INGEST", "newspipe-ingest [options]", &cfg, argc, argv, NULL);
+    int rc =
+        np_config_load(table, n, "INGEST", "newspipe-ingest [options]", &cfg, argc, argv, NULL);
 
     if (rc != NP_CONFIG_RUN) {
         np_config_cleanup(table, n, &cfg);

@@ -44,14 +44,14 @@ static const struct np_setting settings[] = {
     { "window", NP_SET_INT, "256", "requests in flight", OPT(window), 1, 100000, false, NULL },
     { "timeout_ms", NP_SET_INT, "30000", "give up when no reply comes for this long",
       OPT(timeout_ms), 100, 3600000, false, NULL },
-    { "rate", NP_SET_INT, "0", "articles per second (0: as fast as ingest takes them)",
-      OPT(rate), 0, 10000000, false, NULL },
+    { "rate", NP_SET_INT, "0", "articles per second (0: as fast as ingest takes them)", OPT(rate),
+      0, 10000000, false, NULL },
     { "no_wait", NP_SET_BOOL, "false", "fire and forget on the PULL socket, no replies",
       OPT(no_wait), 0, 0, false, NULL },
     { "quiet", NP_SET_BOOL, "false", "print only the summary", OPT(quiet), 0, 0, false, NULL },
     { "curve_server", NP_SET_STRING, NULL,
-      "file with ingest's CURVE public key (.pub): encrypt and authenticate", OPT(curve_server),
-      0, 0, false, NULL },
+      "file with ingest's CURVE public key (.pub): encrypt and authenticate", OPT(curve_server), 0,
+      0, false, NULL },
     { "curve_key", NP_SET_STRING, NULL, "this client's CURVE key pair file (newspipe-keygen)",
       OPT(curve_key), 0, 0, false, NULL },
 };
@@ -68,7 +68,15 @@ struct input {
     char *data; /* mapped (mapped true) or malloc'd */
     size_t len;
     bool mapped;
-    enum { IN_LINES, IN_ARRAY, IN_ONE, IN_TEXT, IN_DONE } mode;
+
+    enum {
+        IN_LINES,
+        IN_ARRAY,
+        IN_ONE,
+        IN_TEXT,
+        IN_DONE
+    } mode;
+
     size_t pos;  /* IN_LINES: next byte */
     size_t line; /* IN_LINES: line number of the next line */
     json_t *array;
@@ -184,8 +192,8 @@ static void detect(struct input *in)
     } else if (in->data[i] == '{') {
         /* JSON lines when the first line is a whole JSON value, else one document. */
         nl = memchr(in->data + i, '\n', in->len - i);
-        first = json_loadb(in->data + i, nl != NULL ? (size_t)(nl - in->data) - i : in->len - i,
-                           0, NULL);
+        first = json_loadb(in->data + i, nl != NULL ? (size_t)(nl - in->data) - i : in->len - i, 0,
+                           NULL);
         in->mode = first != NULL && nl != NULL ? IN_LINES : IN_ONE;
         json_decref(first);
     } else {
@@ -469,8 +477,7 @@ static void summary(struct push *p)
     }
 }
 
-int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, FILE *out,
-             FILE *err)
+int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, FILE *out, FILE *err)
 {
     struct push p = { .cfg = cfg, .out = out, .err = err };
     struct np_zsock_opts opts = { .sndhwm = (int)cfg->window * 2 + 16,
@@ -522,8 +529,7 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
             break;
         }
         if (push_input(&p, &in) != 0) {
-            fprintf(err, "newspipe-push: ingest stopped answering (endpoint %s)\n",
-                    cfg->endpoint);
+            fprintf(err, "newspipe-push: ingest stopped answering (endpoint %s)\n", cfg->endpoint);
             rc = 1;
         }
         close_input(&in);

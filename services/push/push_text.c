@@ -19,18 +19,17 @@ enum section {
     SEC_COUNT,
 };
 
-static const char *const section_keys[SEC_COUNT] = { "body", "summary", "background",
-                                                     "insights" };
+static const char *const section_keys[SEC_COUNT] = { "body", "summary", "background", "insights" };
 
 /* Headings the layout uses, and where their text goes. */
 static const struct {
     const char *heading;
     enum section sec;
 } headings[] = {
-    { "News Summary", SEC_SUMMARY },    { "Summary", SEC_SUMMARY },
-    { "Background", SEC_BACKGROUND },   { "In-Depth AI Insights", SEC_INSIGHTS },
-    { "AI Insights", SEC_INSIGHTS },    { "Insights", SEC_INSIGHTS },
-    { "Article", SEC_BODY },            { "Body", SEC_BODY },
+    { "News Summary", SEC_SUMMARY },  { "Summary", SEC_SUMMARY },
+    { "Background", SEC_BACKGROUND }, { "In-Depth AI Insights", SEC_INSIGHTS },
+    { "AI Insights", SEC_INSIGHTS },  { "Insights", SEC_INSIGHTS },
+    { "Article", SEC_BODY },          { "Body", SEC_BODY },
     { "Full Text", SEC_BODY },
 };
 
@@ -138,7 +137,13 @@ struct reader {
     struct text sec[SEC_COUNT];
     const char *title;
     size_t title_len;
-    enum { ST_TITLE, ST_HEAD, ST_TAGS, ST_TEXT } state;
+
+    enum {
+        ST_TITLE,
+        ST_HEAD,
+        ST_TAGS,
+        ST_TEXT
+    } state;
     enum section cur;
     bool blank_before;
 };

@@ -134,8 +134,8 @@ static int open_metrics(struct store *s)
                                      "Articles already stored (redelivered or resent)", NULL);
     s->duplicates = np_metrics_counter(m, "articles_batch_duplicates_total",
                                        "Articles dropped as duplicates inside one batch", NULL);
-    s->isolated = np_metrics_counter(m, "db_errors_total", "Database errors, by class",
-                                     "class=\"data\"");
+    s->isolated =
+        np_metrics_counter(m, "db_errors_total", "Database errors, by class", "class=\"data\"");
     s->db_transient = np_metrics_counter(m, "db_errors_total", "Database errors, by class",
                                          "class=\"transient\"");
     s->batch_rows = np_metrics_histogram(m, "batch_messages", "Messages per committed batch", NULL,
@@ -669,8 +669,8 @@ static int start(struct store *s)
         snprintf(endpoint, sizeof(endpoint), "%s", s->cfg->bind);
     }
     if (s->cfg->search_index) {
-        s->indexer = store_index_start(s->conninfo, s->cfg->index_batch, 500, &s->busy_until_ms,
-                                       s->indexed);
+        s->indexer =
+            store_index_start(s->conninfo, s->cfg->index_batch, 500, &s->busy_until_ms, s->indexed);
         if (s->indexer == NULL) {
             np_log_error("cannot start the search indexer");
             return NP_ENOMEM;

@@ -7,9 +7,9 @@
  * (newspipe_document()), so search uses exactly the 'english' configuration users query with.
  *
  * Deferring to the writer: while store's writer is saturated (it was handed a batch at least
- * half full within the last second), indexing would take CPU from the write path on a small machine, so the indexer
- * waits, for at most MAX_DEFER_MS at a stretch. Errors are logged and retried with backoff; the
- * indexer never stops the worker.
+ * half full within the last second), indexing would take CPU from the write path on a small
+ * machine, so the indexer waits, for at most MAX_DEFER_MS at a stretch. Errors are logged and
+ * retried with backoff; the indexer never stops the worker.
  */
 #include "store_index.h"
 
@@ -25,9 +25,9 @@
 #include "np/err.h"
 #include "np/log.h"
 
-#define MAX_DEFER_MS  10000
-#define RETRY_MAX_MS  5000
-#define SLICE_MS      100 /* longest sleep between looks at the stop flag */
+#define MAX_DEFER_MS 10000
+#define RETRY_MAX_MS 5000
+#define SLICE_MS     100 /* longest sleep between looks at the stop flag */
 
 static const char SQL_INDEX[] =
     "WITH q AS ("
@@ -118,7 +118,8 @@ static void *run(void *arg)
         deferring_since = 0;
         n = index_batch(x);
         if (n < 0) {
-            backoff = backoff == 0 ? 100 : (backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2);
+            backoff =
+                backoff == 0 ? 100 : (backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2);
             nap(x, backoff);
             continue;
         }

@@ -153,12 +153,12 @@ static void test_bad_settings_exit_2(void **state)
           "--router=ipc:///tmp/np-a2 --forward=ipc:///tmp/np-a3 --ack=ipc:///tmp/np-a4",
           "/nonexistent" },
         { "newspipe-classify --hwm=-5", "hwm" },
-        { "newspipe-classify --taxonomy=/nonexistent.json --metrics-port=0",
-          "/nonexistent.json" },
+        { "newspipe-classify --taxonomy=/nonexistent.json --metrics-port=0", "/nonexistent.json" },
         { "newspipe-store --batch-size=0", "batch_size" },
         { "newspipe-store --bogus", "--bogus" },
         { "newspipe-push --window=x -", "window" },
     };
+
     char line[1024];
     char out[4096];
 
@@ -177,14 +177,13 @@ static void test_bad_settings_exit_2(void **state)
 
 static void test_help_lists_every_setting(void **state)
 {
-    static const char *const bins[] = { "newspipe-ingest", "newspipe-classify",
-                                        "newspipe-store", "newspipe-push" };
+    static const char *const bins[] = { "newspipe-ingest", "newspipe-classify", "newspipe-store",
+                                        "newspipe-push" };
     char cmd[512];
 
     (void)state;
     for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
-        snprintf(cmd, sizeof(cmd), "'%s/%s' --help | grep -q 'NP_'", getenv("NP_BIN_DIR"),
-                 bins[i]);
+        snprintf(cmd, sizeof(cmd), "'%s/%s' --help | grep -q 'NP_'", getenv("NP_BIN_DIR"), bins[i]);
         assert_int_equal(system(cmd), 0);
     }
 }

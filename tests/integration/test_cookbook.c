@@ -161,8 +161,7 @@ static void test_cookbook_queries_run_as_reader(void **state)
     /* Everything stored, duplicate and rejection recorded, the sample searchable. */
     assert_int_equal(h_wait_for(p.conn, "SELECT (count(*) >= 300)::int FROM articles", 1, deadline),
                      1);
-    assert_int_equal(h_wait_for(p.conn, "SELECT count(*) FROM article_duplicates", 1, deadline),
-                     1);
+    assert_int_equal(h_wait_for(p.conn, "SELECT count(*) FROM article_duplicates", 1, deadline), 1);
     assert_int_equal(h_wait_for(p.conn,
                                 "SELECT (count(*) >= 1)::int FROM rejected_messages "
                                 "WHERE channel = 'pull' AND field = 'title'",

@@ -178,8 +178,8 @@ static void test_metrics_and_readiness(void **state)
     for (int i = 0; i < PUSHED; i++) {
         char a[128];
 
-        snprintf(a, sizeof(a), "{\"id\": \"m-%d\", \"title\": \"Crude oil %d\", \"body\": \"x\"}", i,
-                 i);
+        snprintf(a, sizeof(a), "{\"id\": \"m-%d\", \"title\": \"Crude oil %d\", \"body\": \"x\"}",
+                 i, i);
         zmq_send(push, a, strlen(a), 0);
     }
     zmq_send(push, "{\"title\": 1}", 12, 0);
@@ -211,9 +211,9 @@ static void test_metrics_and_readiness(void **state)
         assert_int_equal(http_get(port[H_STORE], "/healthz", NULL), 200);
         pg_ctl("resume");
         assert_int_equal(wait_status(port[H_STORE], "/readyz", 200, 30), 200);
-        assert_int_equal(h_wait_for(p->conn, "SELECT count(*) FROM articles", PUSHED + 1,
-                                    h_now() + 30),
-                         PUSHED + 1);
+        assert_int_equal(
+            h_wait_for(p->conn, "SELECT count(*) FROM articles", PUSHED + 1, h_now() + 30),
+            PUSHED + 1);
     }
     zmq_close(push);
     zmq_ctx_term(ctx);

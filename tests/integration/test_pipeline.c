@@ -187,8 +187,7 @@ static void check_search(PGconn *c, const char *id, double deadline)
     while (h_now() < deadline && indexed != 1) {
         r = PQexecParams(c, "SELECT count(*) FROM article_search WHERE article_id = $1", 1, NULL,
                          params, NULL, NULL, 0);
-        indexed = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10)
-                                                        : -1;
+        indexed = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
         PQclear(r);
         h_pause_ms(200);
     }

@@ -98,7 +98,8 @@ static void test_escapes_match(void **state)
         "{\"title\":\"quote \\\" backslash \\\\ slash / tab\\t cr\\r bell\\u0007 del\\u007f\","
         "\"body\":\"\\u00e9\\u4e2d\\ud83d\\ude00 line\\nbreak\",\"authors\":[\"a\\\"b\"],"
         "\"topics\":[1,2.5,true,null,{\"x\":\"\\u0001\"}],\"n\":-3}",
-        "{\"title\":\"t\",\"summary\":\"only a summary\",\"published_at\":\"2025-09-02T14:52:00.5-04:00\"}",
+        "{\"title\":\"t\",\"summary\":\"only a "
+        "summary\",\"published_at\":\"2025-09-02T14:52:00.5-04:00\"}",
     };
 
     (void)state;

@@ -86,8 +86,7 @@ static void test_bad_values_fail(void **state)
     assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 2, unknown, NULL), NP_EINVAL);
     assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 2, bad_bool, NULL), NP_EINVAL);
     assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 2, missing, NULL), NP_EINVAL);
-    assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 2, positional, NULL),
-                     NP_EINVAL);
+    assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 2, positional, NULL), NP_EINVAL);
     setenv("NP_TEST_BATCH_SIZE", "0", 1);
     assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 1, bad_int, NULL), NP_EINVAL);
     np_config_cleanup(table, N, &c);
@@ -100,8 +99,7 @@ static void test_positional_arguments(void **state)
     int npos = 0;
 
     (void)state;
-    assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 4, argv, &npos),
-                     NP_CONFIG_RUN);
+    assert_int_equal(np_config_load(table, N, "TEST", "prog", &c, 4, argv, &npos), NP_CONFIG_RUN);
     assert_int_equal(npos, 2);
     assert_string_equal(argv[1], "a.json");
     assert_string_equal(argv[2], "-");

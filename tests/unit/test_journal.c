@@ -62,9 +62,8 @@ static void append_n(struct ingest_journal *j, int n, struct ingest_jpos *pos)
 
         snprintf(env, sizeof(env), "{\"seq\":%llu}", (unsigned long long)seq);
         snprintf(payload, sizeof(payload), "payload number %llu", (unsigned long long)seq);
-        assert_int_equal(ingest_journal_append(j, seq, env, strlen(env), payload, strlen(payload),
-                                               &pos[i]),
-                         0);
+        assert_int_equal(
+            ingest_journal_append(j, seq, env, strlen(env), payload, strlen(payload), &pos[i]), 0);
     }
 }
 

@@ -137,10 +137,8 @@ static void test_ack_rejects_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_article_round_trip),
-        cmocka_unit_test(test_rejected_round_trip),
-        cmocka_unit_test(test_decode_rejects_garbage),
-        cmocka_unit_test(test_ack_round_trip),
+        cmocka_unit_test(test_article_round_trip),     cmocka_unit_test(test_rejected_round_trip),
+        cmocka_unit_test(test_decode_rejects_garbage), cmocka_unit_test(test_ack_round_trip),
         cmocka_unit_test(test_ack_rejects_garbage),
     };
 
