@@ -1,21 +1,12 @@
 /* main.c - newspipe-store: settings, signals, exit code around store_run() */
 #include <signal.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "np/config.h"
-#include "np/err.h"
-#include "np/log.h"
+#include "np/service.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static const struct np_setting settings[] = {
     { "bind", NP_SET_STRING, "tcp://*:5559",
@@ -57,48 +48,19 @@ static const struct np_setting settings[] = {
 
 int main(int argc, char **argv)
 {
-    struct store_config cfg;
-    struct sigaction sa;
-    enum np_log_level level = NP_LOG_INFO;
-    int rc = 0;
+    struct store_config cfg = { 0 };
+    struct np_service svc = { .name = "store",
+                              .env = "store",
+                              .usage = "newspipe-store [options]",
+                              .settings = settings,
+                              .nsettings = NSETTINGS,
+                              .cfg = &cfg,
+                              .log_level = &cfg.log_level,
+                              .stop = &stop_flag };
+    int rc = np_service_start(&svc, argc, argv);
 
-    memset(&cfg, 0, sizeof(cfg));
-    rc = np_config_load(settings, NSETTINGS, "store", "newspipe-store [options]", &cfg, argc, argv,
-                        NULL);
-    if (rc == NP_CONFIG_EXIT) {
-        np_config_cleanup(settings, NSETTINGS, &cfg);
-        return 0;
+    if (rc != NP_SERVICE_RUN) {
+        return rc;
     }
-    if (rc != NP_CONFIG_RUN) {
-        np_config_cleanup(settings, NSETTINGS, &cfg);
-        return 2;
-    }
-    if (np_log_level_parse(cfg.log_level, &level) != 0) {
-        fprintf(stderr, "invalid value \"%s\" for log_level: expected error, warn, info or debug\n",
-                cfg.log_level);
-        np_config_cleanup(settings, NSETTINGS, &cfg);
-        return 2;
-    }
-    np_log_init("store", level);
-    np_config_log(settings, NSETTINGS, &cfg);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-
-    rc = store_run(&cfg, &stop_flag);
-    np_config_cleanup(settings, NSETTINGS, &cfg);
-    if (rc == NP_EINVAL) {
-        return 2;
-    }
-    if (rc != 0) {
-        np_log_error("exiting after a failure: %s", np_strerror(rc));
-        return 1;
-    }
-    np_log_info("stopped");
-    return 0;
+    return np_service_exit(&svc, store_run(&cfg, &stop_flag));
 }

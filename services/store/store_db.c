@@ -397,9 +397,8 @@ static bool range_has(struct writer *w, const size_t *idx, size_t n, enum stage_
     return false;
 }
 
-/* COPYs the range's lines for table t. Returns 0, NP_EDB (w->err_* set), NP_ETRANSIENT. */
-static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_table t,
-                     enum write_mode mode, const char *sql)
+/* Starts COPY sql. Returns 0, or the error's kind (the error is kept for the log). */
+static int copy_begin(struct writer *w, const char *sql)
 {
     PGresult *res = PQexec(w->conn, sql);
     int rc = 0;
@@ -408,19 +407,17 @@ static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_t
         rc = np_db_error_kind(res, w->conn);
         rc = rc == 0 ? NP_EDB : rc;
         keep_error(w, res);
-        PQclear(res);
-        return rc;
     }
     PQclear(res);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *p = NULL;
-        size_t len = 0;
+    return rc;
+}
 
-        rc = line_for(w, w->msgs[idx[i]], t, mode, &p, &len);
-        if (rc == 0 && len > 0 && PQputCopyData(w->conn, p, (int)len) != 1) {
-            rc = NP_ETRANSIENT;
-        }
-    }
+/* Ends a COPY begun by copy_begin() (aborting it when rc is an error) and collects its result.
+ * Returns rc when it is an error, else the COPY's own error kind, else 0. */
+static int copy_end(struct writer *w, int rc)
+{
+    PGresult *res = NULL;
+
     if (PQputCopyEnd(w->conn, rc == NP_ENOMEM ? "out of memory" : NULL) != 1 && rc == 0) {
         rc = NP_ETRANSIENT;
     }
@@ -434,6 +431,27 @@ static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_t
         PQclear(res);
     }
     return rc;
+}
+
+/* COPYs the range's lines for table t (staging or, with the direct path, the real one). */
+static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_table t,
+                     enum write_mode mode, const char *sql)
+{
+    int rc = copy_begin(w, sql);
+
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *p = NULL;
+        size_t len = 0;
+
+        rc = line_for(w, w->msgs[idx[i]], t, mode, &p, &len);
+        if (rc == 0 && len > 0 && PQputCopyData(w->conn, p, (int)len) != 1) {
+            rc = NP_ETRANSIENT;
+        }
+    }
+    return copy_end(w, rc);
 }
 
 /* COPYs the range's lines for staging table t. */
@@ -453,16 +471,11 @@ static int copy_table(struct writer *w, const size_t *idx, size_t n, enum stage_
 /* COPYs the ids of the range's articles into search_queue. */
 static int copy_queue_ids(struct writer *w, const size_t *idx, size_t n)
 {
-    PGresult *res = PQexec(w->conn, "COPY search_queue (article_id) FROM STDIN");
-    int rc = 0;
+    int rc = copy_begin(w, "COPY search_queue (article_id) FROM STDIN");
 
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = np_db_error_kind(res, w->conn);
-        keep_error(w, res);
-        PQclear(res);
-        return rc != 0 ? rc : NP_EDB;
+    if (rc != 0) {
+        return rc;
     }
-    PQclear(res);
     w->line.len = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct store_msg *m = w->msgs[idx[i]];
@@ -475,19 +488,7 @@ static int copy_queue_ids(struct writer *w, const size_t *idx, size_t n)
     if (rc == 0 && w->line.len > 0 && PQputCopyData(w->conn, w->line.p, (int)w->line.len) != 1) {
         rc = NP_ETRANSIENT;
     }
-    if (PQputCopyEnd(w->conn, rc == NP_ENOMEM ? "out of memory" : NULL) != 1 && rc == 0) {
-        rc = NP_ETRANSIENT;
-    }
-    while ((res = PQgetResult(w->conn)) != NULL) {
-        int kind = np_db_error_kind(res, w->conn);
-
-        if (kind != 0 && rc == 0) {
-            rc = kind;
-            keep_error(w, res);
-        }
-        PQclear(res);
-    }
-    return rc;
+    return copy_end(w, rc);
 }
 
 /*
