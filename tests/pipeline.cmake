@@ -38,3 +38,8 @@ np_add_test(test_http_ops SOURCES integration/test_http_ops.c integration/harnes
 
 # These two stop the shared test cluster for a while: nothing else may run meanwhile.
 set_tests_properties(test_faults test_http_ops PROPERTIES RUN_SERIAL TRUE)
+
+# classify reloads its taxonomy on SIGHUP and keeps the old one when the new file is bad.
+np_add_test(test_reload SOURCES integration/test_reload.c integration/harness.c
+  LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration FIXTURES pg TIMEOUT 120
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)

@@ -363,10 +363,11 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
     while (rc == 0 && !*stop) {
         zmq_pollitem_t item = { c.in, 0, ZMQ_POLLIN, 0 };
         int n = zmq_poll(&item, 1, 200);
+        int e = n < 0 ? zmq_errno() : 0; /* before the reload's file I/O changes errno */
 
         maybe_reload(&c, reload);
         if (n < 0) {
-            rc = zmq_errno() == EINTR ? 0 : NP_EIO;
+            rc = e == EINTR ? 0 : NP_EIO;
             continue;
         }
         for (int i = 0; rc == 0 && n > 0 && i < 256 && !*stop; i++) {
