@@ -375,6 +375,42 @@ static void fault_database(struct run *r, int k)
     pg_ctl("resume");
 }
 
+/* classify gone for 10 s while the client keeps pushing: ingest fills its window, pauses
+ * intake, keeps its memory bounded, and everything lands once classify is back. */
+static void fault_classify_gone(struct run *r, int k)
+{
+    double until = h_now() + 10;
+    long rss_before = h_peak_rss_kb(&r->p, H_INGEST);
+
+    (void)k;
+    h_kill(&r->p, H_CLASSIFY, SIGKILL);
+    while (h_now() < until) {
+        pump(r, 50);
+    }
+    assert_true(h_alive(&r->p, H_INGEST));
+    assert_true(h_alive(&r->p, H_STORE));
+    printf("classify gone 10 s: answered=%zu inflight=%zu ingest_peak_rss_kb=%ld (before %ld)\n",
+           r->answered, r->inflight, h_peak_rss_kb(&r->p, H_INGEST), rss_before);
+    h_start(&r->p, H_CLASSIFY);
+}
+
+static void test_classify_gone(void **state)
+{
+    struct run r;
+    size_t at[1];
+
+    (void)state;
+    run_init(&r, "nocls", 60000, 0);
+    /* A small window, so intake pauses within the outage. */
+    r.p.extra_env[H_INGEST][3] = "NP_INGEST_MAX_INFLIGHT=2000";
+    h_start_all(&r.p);
+    at[0] = r.n / 4;
+    push_all(&r, fault_classify_gone, at, 1);
+    check_nothing_lost(&r, "classify-gone");
+    printf("max_rss_mb=%ld\n", max_rss_mb(&r));
+    run_cleanup(&r);
+}
+
 static void test_database_outage(void **state)
 {
     struct run r;
@@ -385,6 +421,8 @@ static void test_database_outage(void **state)
         skip(); /* cannot stop a server this test does not own */
     }
     run_init(&r, "pgdown", 60000, 0);
+    /* A small window, so intake pauses within the outage. */
+    r.p.extra_env[H_INGEST][3] = "NP_INGEST_MAX_INFLIGHT=2000";
     h_start_all(&r.p);
     at[0] = r.n / 4;
     push_all(&r, fault_database, at, 1);
@@ -445,7 +483,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_row),     cmocka_unit_test(test_kill_classify),
         cmocka_unit_test(test_kill_store),      cmocka_unit_test(test_kill_ingest),
-        cmocka_unit_test(test_database_outage),
+        cmocka_unit_test(test_database_outage), cmocka_unit_test(test_classify_gone),
     };
 
     unsigned seed = (unsigned)time(NULL);
