@@ -110,6 +110,11 @@ struct push {
     size_t nreasons;
     double started;
     double last_progress;
+    /* For the ETA: bytes of all input files (0 when one is standard input: unknown), bytes of
+     * the inputs finished, and the input being read. */
+    uint64_t bytes_total;
+    uint64_t bytes_done;
+    const struct input *current;
 };
 
 static double now_s(void)
@@ -351,6 +356,27 @@ static int read_replies(struct push *p, long wait_ms)
     return got;
 }
 
+/* Bytes of an input read so far (for the ETA). */
+static uint64_t input_progress(const struct input *in)
+{
+    if (in == NULL) {
+        return 0;
+    }
+    switch (in->mode) {
+        case IN_LINES:
+            return in->pos;
+        case IN_ARRAY:
+            return json_array_size(in->array) > 0 ? in->len * in->idx / json_array_size(in->array)
+                                                  : in->len;
+        case IN_DONE:
+            return in->len;
+        case IN_ONE:
+        case IN_TEXT:
+            break;
+    }
+    return 0;
+}
+
 static void show_progress(struct push *p, bool final)
 {
     double t = now_s();
@@ -361,8 +387,17 @@ static void show_progress(struct push *p, bool final)
     }
     p->last_progress = t;
     rate = t > p->started ? (double)p->sent / (t - p->started) : 0;
-    fprintf(p->err, "\rsent %zu  answered %zu  %.0f/s%s", p->sent,
-            p->accepted + p->duplicate + p->rejected, rate, final ? "\n" : "");
+    fprintf(p->err, "\rsent %zu  answered %zu  %.0f/s", p->sent,
+            p->accepted + p->duplicate + p->rejected, rate);
+    if (p->bytes_total > 0 && !final) {
+        uint64_t done = p->bytes_done + input_progress(p->current);
+        double eta =
+            done > 0 ? (t - p->started) * (double)(p->bytes_total - done) / (double)done : 0;
+
+        fprintf(p->err, "  %3.0f%%  ETA %.0fs   ", 100.0 * (double)done / (double)p->bytes_total,
+                eta);
+    }
+    fputs(final ? "\n" : "", p->err);
     fflush(p->err);
 }
 
@@ -520,6 +555,15 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
         goto out;
     }
     p.started = now_s();
+    for (size_t i = 0; i < nfiles && p.progress; i++) {
+        struct stat st;
+
+        if (strcmp(files[i], "-") == 0 || stat(files[i], &st) != 0) {
+            p.bytes_total = 0; /* unknown: no ETA */
+            break;
+        }
+        p.bytes_total += (uint64_t)st.st_size;
+    }
     for (size_t i = 0; i < nfiles && rc == 0; i++) {
         struct input in;
 
@@ -528,10 +572,13 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
             rc = 2;
             break;
         }
+        p.current = &in;
         if (push_input(&p, &in) != 0) {
             fprintf(err, "newspipe-push: ingest stopped answering (endpoint %s)\n", cfg->endpoint);
             rc = 1;
         }
+        p.current = NULL;
+        p.bytes_done += in.len;
         close_input(&in);
     }
     if (!cfg->no_wait) {
