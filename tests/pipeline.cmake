@@ -43,3 +43,8 @@ set_tests_properties(test_faults test_http_ops PROPERTIES RUN_SERIAL TRUE)
 np_add_test(test_reload SOURCES integration/test_reload.c integration/harness.c
   LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration FIXTURES pg TIMEOUT 120
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
+
+# store runs as a login role in newspipe_writer after the owner migrated (as docker compose does).
+np_add_test(test_writer_role SOURCES integration/test_writer_role.c integration/harness.c
+  LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration FIXTURES pg TIMEOUT 120
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
