@@ -20,30 +20,10 @@
 
 #include "harness.h"
 #include "push_text.h"
+#include "test_util.h"
 
 #define SEED_REUTERS 400
 #define QUERIES_MAX  32
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n = 0;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len != NULL) {
-        *len = (size_t)n;
-    }
-    return buf;
-}
 
 /* Sends one article through the ROUTER socket and waits for its reply. */
 static void push(void *dealer, const char *json)
@@ -66,7 +46,7 @@ static void seed(struct h_pipeline *p)
     char ep[128];
     int linger = 1000;
     size_t len = 0;
-    char *text = slurp(h_shared("samples/scmp-china-russia-trade.txt"), &len);
+    char *text = t_slurp(h_shared("samples/scmp-china-russia-trade.txt"), &len);
     json_t *obj = NULL;
     char *sample = NULL;
     FILE *f = fopen(h_shared("reuters-train.jsonl"), "r");
@@ -74,6 +54,7 @@ static void seed(struct h_pipeline *p)
     char *first = NULL;
     size_t cap = 0;
 
+    assert_non_null(text);
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(pusher, ZMQ_LINGER, &linger, sizeof(linger));
     snprintf(ep, sizeof(ep), "ipc://%s/router", p->dir);
@@ -107,8 +88,8 @@ static void seed(struct h_pipeline *p)
 /* Collects the ```sql blocks of README's "### Query cookbook" section (new strings). */
 static size_t cookbook_queries(char **out, size_t max)
 {
-    char *readme = slurp(getenv("NP_README"), NULL);
-    char *p = strstr(readme, "### Query cookbook");
+    char *readme = t_slurp(getenv("NP_README"), NULL);
+    char *p = readme != NULL ? strstr(readme, "### Query cookbook") : NULL;
     char *end = NULL;
     size_t n = 0;
 

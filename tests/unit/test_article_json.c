@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "np/article.h"
+#include "test_util.h"
 
 /* Parses buf; when it is a valid article, checks that the direct writer's bytes equal
  * json_dumpb(np_article_to_json(a), JSON_COMPACT). Returns 1 when compared, 0 when invalid. */
@@ -41,28 +42,6 @@ static int compare(const char *buf, size_t len, const char *what)
     return 1;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n = 0;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void test_valid_cases_match(void **state)
 {
     char dir[1024];
@@ -83,7 +62,7 @@ static void test_valid_cases_match(void **state)
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        buf = slurp(path, &len);
+        buf = t_slurp(path, &len);
         assert_non_null(buf);
         compared += compare(buf, len, e->d_name);
         free(buf);

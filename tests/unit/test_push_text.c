@@ -10,28 +10,7 @@
 #include <string.h>
 
 #include "push_text.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n = 0;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+#include "test_util.h"
 
 static const char *str(json_t *o, const char *key)
 {
@@ -52,7 +31,7 @@ static void test_reference_sample(void **state)
         skip();
     }
     snprintf(path, sizeof(path), "%s/samples/scmp-china-russia-trade.txt", data);
-    buf = slurp(path, &len);
+    buf = t_slurp(path, &len);
     if (buf == NULL) {
         skip();
     }
