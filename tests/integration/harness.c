@@ -75,30 +75,56 @@ long h_wait_for(PGconn *c, const char *sql, long want, double deadline)
     return v;
 }
 
-int h_pipeline_init(struct h_pipeline *p, const char *name)
+int h_db_create(const char *name, char *db, size_t len)
 {
-    PGconn *admin = NULL;
-    char sql[160];
+    PGconn *admin = h_connect("postgres");
+    PGresult *r = NULL;
+    char sql[200];
+    int rc = -1;
 
-    memset(p, 0, sizeof(*p));
-    snprintf(p->dir, sizeof(p->dir), "/tmp/np-%s-XXXXXX", name);
-    if (mkdtemp(p->dir) == NULL || getenv("NP_BIN_DIR") == NULL) {
-        return -1;
-    }
-    snprintf(p->db, sizeof(p->db), "np_%s_%ld", name, (long)getpid());
-    for (char *c = p->db; *c != '\0'; c++) {
+    snprintf(db, len, "np_%s_%ld", name, (long)getpid());
+    for (char *c = db; *c != '\0'; c++) {
         *c = *c == '-' ? '_' : *c; /* a plain identifier: no quoting needed in SQL */
     }
-    snprintf(p->conninfo, sizeof(p->conninfo), "dbname=%s", p->db);
-    admin = h_connect("postgres");
     if (admin == NULL) {
         return -1;
     }
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", p->db);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
     PQclear(PQexec(admin, sql));
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", p->db);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+    r = PQexec(admin, sql);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        rc = 0;
+    } else {
+        fprintf(stderr, "cannot create database %s: %s", db, PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    PQfinish(admin);
+    return rc;
+}
+
+void h_db_drop(const char *db)
+{
+    PGconn *admin = h_connect("postgres");
+    char sql[200];
+
+    if (admin == NULL) {
+        return;
+    }
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
     PQclear(PQexec(admin, sql));
     PQfinish(admin);
+}
+
+int h_pipeline_init(struct h_pipeline *p, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->dir, sizeof(p->dir), "/tmp/np-%s-XXXXXX", name);
+    if (mkdtemp(p->dir) == NULL || getenv("NP_BIN_DIR") == NULL ||
+        h_db_create(name, p->db, sizeof(p->db)) != 0) {
+        return -1;
+    }
+    snprintf(p->conninfo, sizeof(p->conninfo), "dbname=%s", p->db);
     p->conn = h_connect(p->db);
     return p->conn != NULL ? 0 : -1;
 }
@@ -262,8 +288,6 @@ void h_dump_logs(struct h_pipeline *p)
 
 void h_pipeline_cleanup(struct h_pipeline *p)
 {
-    PGconn *admin = NULL;
-    char sql[160];
     char cmd[128];
 
     for (int w = 0; w < H_WORKERS; w++) {
@@ -271,11 +295,8 @@ void h_pipeline_cleanup(struct h_pipeline *p)
     }
     PQfinish(p->conn);
     p->conn = NULL;
-    admin = p->db[0] != '\0' ? h_connect("postgres") : NULL;
-    if (admin != NULL) {
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", p->db);
-        PQclear(PQexec(admin, sql));
-        PQfinish(admin);
+    if (p->db[0] != '\0') {
+        h_db_drop(p->db);
     }
     if (p->dir[0] != '\0' && getenv("NP_TEST_KEEP") == NULL) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);

@@ -42,6 +42,15 @@ long h_query_long(PGconn *c, const char *sql);
 long h_wait_for(PGconn *c, const char *sql, long want, double deadline);
 
 /*
+ * Creates a fresh, empty database "np_<name>_<pid>" ('-' made '_'), dropping a leftover of the
+ * same name, and writes its name into db (len bytes). Returns 0 or -1.
+ */
+int h_db_create(const char *name, char *db, size_t len);
+
+/* Drops database db (WITH FORCE: ends its sessions); errors are ignored. */
+void h_db_drop(const char *db);
+
+/*
  * Makes the folder and a fresh database named after `name` and the pid, connects p->conn.
  * Returns 0 or -1.
  */

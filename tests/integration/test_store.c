@@ -26,6 +26,7 @@
 #include "np/err.h"
 #include "np/hash.h"
 #include "np/log.h"
+#include "harness.h"
 #include "store_db.h"
 #include "store_msg.h"
 
@@ -56,18 +57,15 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct np_err err;
-    char sql[160];
+    char name[64];
 
     assert_non_null(f);
-    snprintf(f->dbname, sizeof(f->dbname), "np_test_store_%ld_%d", (long)getpid(), ++db_counter);
+    snprintf(name, sizeof(name), "test_store_%d", ++db_counter);
+    assert_int_equal(h_db_create(name, f->dbname, sizeof(f->dbname)), 0);
     snprintf(f->conninfo, sizeof(f->conninfo), "dbname=%s", f->dbname);
     if (np_db_connect(NULL, &f->admin, &err) != 0) {
         fail_msg("%s", err.msg);
     }
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", f->dbname);
-    exec_ok(f->admin, sql);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
-    exec_ok(f->admin, sql);
     if (np_db_connect(f->conninfo, &f->conn, &err) != 0) {
         fail_msg("%s", err.msg);
     }
@@ -78,15 +76,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char sql[160];
 
     for (size_t i = 0; i < f->n; i++) {
         store_msg_destroy(&f->msgs[i]);
     }
     PQfinish(f->conn);
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-    exec_ok(f->admin, sql);
     PQfinish(f->admin);
+    h_db_drop(f->dbname);
     free(f);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include <zmq.h>
 
+#include "harness.h"
 #include "np/db.h"
 #include "np/err.h"
 #include "np/log.h"
@@ -51,16 +52,6 @@ struct fixture {
 
 static int db_counter;
 
-static void exec_ok(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    }
-    PQclear(res);
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -81,17 +72,15 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct np_err err;
-    char sql[160];
+    char name[64];
 
     assert_non_null(f);
-    snprintf(f->dbname, sizeof(f->dbname), "np_test_store_sock_%ld_%d", (long)getpid(),
-             ++db_counter);
+    snprintf(name, sizeof(name), "test_store_sock_%d", ++db_counter);
+    assert_int_equal(h_db_create(name, f->dbname, sizeof(f->dbname)), 0);
     snprintf(f->conninfo, sizeof(f->conninfo), "dbname=%s", f->dbname);
     if (np_db_connect(NULL, &f->admin, &err) != 0) {
         fail_msg("%s", err.msg);
     }
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
-    exec_ok(f->admin, sql);
     snprintf(f->dir, sizeof(f->dir), "/tmp/np-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->store_ep, sizeof(f->store_ep), "ipc://%s/store", f->dir);
@@ -132,7 +121,6 @@ static int stop_store(struct fixture *f)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char sql[160];
     char path[160];
 
     stop_store(f);
@@ -140,9 +128,8 @@ static int teardown(void **state)
     np_zsock_close(&f->acks);
     zmq_ctx_term(f->ctx);
     PQfinish(f->conn);
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-    exec_ok(f->admin, sql);
     PQfinish(f->admin);
+    h_db_drop(f->dbname);
     snprintf(path, sizeof(path), "%s/store", f->dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/acks", f->dir);
