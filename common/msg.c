@@ -1,13 +1,13 @@
 /* msg.c - the envelope between workers and the acks from store to ingest
  *
- * The envelope is small JSON (well under a kilobyte before classify adds tags), so it is
- * parsed with Jansson like everything else; the article frame beside it is never touched here.
  * Decoding checks types strictly: a garbled envelope from a buggy or hostile peer must become
- * a rejection with a reason, never a crash or a row with a wrong seq.
+ * a rejection with a reason, never a crash or a row with a wrong seq. The article frame beside
+ * the envelope is never touched here.
  */
 #include "np/msg.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,54 +23,71 @@ int64_t np_now_us(void)
 }
 
 /* Borrowed string member `key` of obj: stored in *out; NULL when absent and !required. */
-static int get_string(json_t *obj, const char *key, bool required, const char **out,
+static int get_string(const struct np_json *obj, const char *key, bool required, const char **out,
                       struct np_err *err)
 {
-    json_t *v = json_object_get(obj, key);
+    const struct np_json *v = np_json_get(obj, key);
 
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            return np_err_set(err, NP_EINVAL, key, "missing from envelope");
-        }
-        *out = NULL;
-        return 0;
+    *out = NULL;
+    if (np_json_is_none(v)) {
+        return required ? np_err_set(err, NP_EINVAL, key, "missing from envelope") : 0;
     }
-    if (!json_is_string(v)) {
+    if (v->type != NP_JSON_STRING) {
         return np_err_set(err, NP_EINVAL, key, "must be a string");
     }
-    *out = json_string_value(v);
+    *out = v->s;
     return 0;
 }
 
-static int decode_fields(struct np_envelope *env, struct np_err *err)
+/* Optional array member `key` of obj into *out. */
+static int get_array(const struct np_json *obj, const char *key, const struct np_json **out,
+                     struct np_err *err)
 {
-    json_t *root = env->root;
-    json_t *v = json_object_get(root, "v");
-    json_t *seq = json_object_get(root, "seq");
-    json_t *origin = json_object_get(root, "origin");
+    const struct np_json *v = np_json_get(obj, key);
+
+    *out = NULL;
+    if (np_json_is_none(v)) {
+        return 0;
+    }
+    if (v->type != NP_JSON_ARRAY) {
+        return np_err_set(err, NP_EINVAL, key, "must be an array");
+    }
+    *out = v;
+    return 0;
+}
+
+static int decode_fields(const struct np_json *root, struct np_envelope *env, struct np_err *err)
+{
+    const struct np_json *v = np_json_get(root, "v");
+    const struct np_json *seq = np_json_get(root, "seq");
+    const struct np_json *origin = np_json_get(root, "origin");
+    const struct np_json *dup = np_json_get(root, "duplicate");
     const char *kind = NULL;
     int rc = 0;
 
-    if (!json_is_integer(v) || json_integer_value(v) != NP_MSG_VERSION) {
+    if (v == NULL || v->type != NP_JSON_INTEGER || v->i != NP_MSG_VERSION) {
         return np_err_set(err, NP_EINVAL, "v", "must be %d", NP_MSG_VERSION);
     }
-    if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
+    if (seq == NULL || seq->type != NP_JSON_INTEGER || seq->i < 0) {
         return np_err_set(err, NP_EINVAL, "seq", "must be a non-negative integer");
     }
-    env->seq = (uint64_t)json_integer_value(seq);
-    if (!json_is_object(origin)) {
+    env->seq = (uint64_t)seq->i;
+    if (origin == NULL || origin->type != NP_JSON_OBJECT) {
         return np_err_set(err, NP_EINVAL, "origin", "must be an object");
     }
+    if (dup != NULL && dup->type != NP_JSON_TRUE && dup->type != NP_JSON_FALSE) {
+        return np_err_set(err, NP_EINVAL, "duplicate", "must be true or false");
+    }
+    env->duplicate = dup != NULL && dup->type == NP_JSON_TRUE;
     rc = get_string(origin, "id", true, &env->origin_id, err);
-    if (rc == 0) {
-        rc = get_string(origin, "ack", true, &env->origin_ack, err);
-    }
-    if (rc == 0) {
-        rc = get_string(root, "received_at", true, &env->received_at, err);
-    }
-    if (rc == 0) {
-        rc = get_string(root, "kind", true, &kind, err);
-    }
+    rc = rc != 0 ? rc : get_string(origin, "ack", true, &env->origin_ack, err);
+    rc = rc != 0 ? rc : get_string(root, "received_at", true, &env->received_at, err);
+    rc = rc != 0 ? rc : get_string(root, "kind", true, &kind, err);
+    rc = rc != 0 ? rc : get_string(root, "region", false, &env->region, err);
+    rc = rc != 0 ? rc : get_string(root, "classifier", false, &env->classifier, err);
+    rc = rc != 0 ? rc : get_string(root, "classified_at", false, &env->classified_at, err);
+    rc = rc != 0 ? rc : get_array(root, "tags", &env->tags, err);
+    rc = rc != 0 ? rc : get_array(root, "entities", &env->entities, err);
     if (rc != 0) {
         return rc;
     }
@@ -81,41 +98,29 @@ static int decode_fields(struct np_envelope *env, struct np_err *err)
     if (strcmp(kind, "rejected") == 0) {
         env->kind = NP_MSG_REJECTED;
         rc = get_string(root, "stage", true, &env->stage, err);
-        if (rc == 0) {
-            rc = get_string(root, "channel", false, &env->channel, err);
-        }
-        if (rc == 0) {
-            rc = get_string(root, "reason", true, &env->reason, err);
-        }
-        if (rc == 0) {
-            rc = get_string(root, "field", false, &env->field, err);
-        }
+        rc = rc != 0 ? rc : get_string(root, "channel", false, &env->channel, err);
+        rc = rc != 0 ? rc : get_string(root, "reason", true, &env->reason, err);
+        rc = rc != 0 ? rc : get_string(root, "field", false, &env->field, err);
         return rc;
     }
     return np_err_set(err, NP_EINVAL, "kind", "must be \"article\" or \"rejected\"");
 }
 
-int np_msg_decode(const void *buf, size_t len, struct np_envelope *env, struct np_err *err)
+int np_msg_decode(const void *buf, size_t len, struct np_json_doc *doc, struct np_envelope *env,
+                  struct np_err *err)
 {
-    json_error_t jerr;
     int rc = 0;
 
     memset(env, 0, sizeof(*env));
     if (len > NP_ENVELOPE_MAX) {
         return np_err_set(err, NP_ETOOBIG, "envelope", "larger than %d bytes", NP_ENVELOPE_MAX);
     }
-    if (!np_utf8_valid(buf, len)) {
-        return np_err_set(err, NP_EPARSE, "envelope", "not valid UTF-8");
-    }
-    env->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (env->root == NULL) {
-        return np_err_set(err, NP_EPARSE, "envelope", "invalid JSON at line %d column %d: %s",
-                          jerr.line, jerr.column, jerr.text);
-    }
-    if (!json_is_object(env->root)) {
+    rc = np_json_parse(doc, buf, len, "envelope", err);
+    if (rc == 0 && doc->root->type != NP_JSON_OBJECT) {
         rc = np_err_set(err, NP_EPARSE, "envelope", "must be a JSON object");
-    } else {
-        rc = decode_fields(env, err);
+    }
+    if (rc == 0) {
+        rc = decode_fields(doc->root, env, err);
     }
     if (rc != 0) {
         np_msg_cleanup(env);
@@ -125,45 +130,27 @@ int np_msg_decode(const void *buf, size_t len, struct np_envelope *env, struct n
 
 void np_msg_cleanup(struct np_envelope *env)
 {
-    json_decref(env->root);
     memset(env, 0, sizeof(*env));
 }
 
-/* Sets the members every envelope has. Returns 0 or NP_ENOMEM. */
-static int new_common(struct np_envelope *env, const char *kind, uint64_t seq,
-                      const struct np_origin *origin, int64_t received_at)
+/* Sets the members every envelope has. */
+static void new_common(struct np_envelope *env, enum np_msg_kind kind, uint64_t seq,
+                       const struct np_origin *origin, int64_t received_at)
 {
-    char when[40];
-    json_t *root = NULL;
-
-    np_date_format(received_at, when, sizeof(when));
-    root = json_pack("{s:i, s:s, s:I, s:{s:s, s:s}, s:s}", "v", NP_MSG_VERSION, "kind", kind, "seq",
-                     (json_int_t)seq, "origin", "id", origin->id, "ack", origin->ack, "received_at",
-                     when);
-    if (root == NULL) {
-        return NP_ENOMEM;
-    }
     memset(env, 0, sizeof(*env));
-    env->root = root;
+    env->kind = kind;
     env->seq = seq;
-    env->origin_id = json_string_value(json_object_get(json_object_get(root, "origin"), "id"));
-    env->origin_ack = json_string_value(json_object_get(json_object_get(root, "origin"), "ack"));
-    env->received_at = json_string_value(json_object_get(root, "received_at"));
-    return 0;
+    env->origin_id = origin->id;
+    env->origin_ack = origin->ack;
+    np_date_format(received_at, env->received_buf, sizeof(env->received_buf));
+    env->received_at = env->received_buf;
 }
 
 int np_msg_new_article(struct np_envelope *env, uint64_t seq, const char *id,
                        const struct np_origin *origin, int64_t received_at)
 {
-    if (new_common(env, "article", seq, origin, received_at) != 0) {
-        return NP_ENOMEM;
-    }
-    env->kind = NP_MSG_ARTICLE;
-    if (json_object_set_new(env->root, "id", json_string(id)) != 0) {
-        np_msg_cleanup(env);
-        return NP_ENOMEM;
-    }
-    env->id = json_string_value(json_object_get(env->root, "id"));
+    new_common(env, NP_MSG_ARTICLE, seq, origin, received_at);
+    env->id = id;
     return 0;
 }
 
@@ -171,55 +158,78 @@ int np_msg_new_rejected(struct np_envelope *env, uint64_t seq, const struct np_o
                         int64_t received_at, const char *stage, const char *channel,
                         const struct np_err *why)
 {
-    json_t *root = NULL;
-    int rc = 0;
-
-    if (new_common(env, "rejected", seq, origin, received_at) != 0) {
-        return NP_ENOMEM;
-    }
-    env->kind = NP_MSG_REJECTED;
-    root = env->root;
-    /* json_stringn() refuses invalid UTF-8; reasons are built from valid text, but a field name
-     * cut at the buffer size could split a character, so fall back to a generic string. */
-    rc |= json_object_set_new(root, "stage", json_string(stage));
-    rc |= json_object_set_new(root, "channel", json_string(channel));
-    rc |= json_object_set_new(root, "reason",
-                              json_string(why->msg[0] != '\0' ? why->msg : "rejected"));
-    rc |= json_object_set_new(root, "field", json_string(why->field));
-    if (rc != 0) {
-        /* json_string() returned NULL for invalid UTF-8 or on allocation failure. */
-        json_object_set_new(root, "reason", json_string("rejected (reason not printable)"));
-        json_object_set_new(root, "field", json_string(""));
-    }
-    env->stage = json_string_value(json_object_get(root, "stage"));
-    env->channel = json_string_value(json_object_get(root, "channel"));
-    env->reason = json_string_value(json_object_get(root, "reason"));
-    env->field = json_string_value(json_object_get(root, "field"));
-    if (env->stage == NULL || env->reason == NULL) {
-        np_msg_cleanup(env);
-        return NP_ENOMEM;
-    }
+    new_common(env, NP_MSG_REJECTED, seq, origin, received_at);
+    env->stage = stage;
+    env->channel = channel;
+    /* np_err_set() keeps msg and field valid UTF-8, so both can go into JSON as they are. */
+    env->reason = why->msg[0] != '\0' ? why->msg : "rejected";
+    env->field = why->field;
     return 0;
 }
 
-int np_msg_encode(const struct np_envelope *env, char **out, size_t *len)
+/* Writes ,"key":"value" when value is set. */
+static void put_member(struct np_json_out *o, const char *key, const char *value)
 {
-    size_t n = json_dumpb(env->root, NULL, 0, JSON_COMPACT);
-    char *buf = NULL;
+    if (value == NULL) {
+        return;
+    }
+    np_json_out_lit(o, ",");
+    np_json_out_string(o, key, strlen(key));
+    np_json_out_lit(o, ":");
+    np_json_out_string(o, value, strlen(value));
+}
 
-    if (n == 0) {
+static void put_value(struct np_json_out *o, const char *key, const struct np_json *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    np_json_out_lit(o, ",");
+    np_json_out_string(o, key, strlen(key));
+    np_json_out_lit(o, ":");
+    np_json_write(o, v);
+}
+
+int np_msg_encode(const struct np_envelope *env, const char *members, char **out, size_t *len)
+{
+    struct np_json_out o = { 0 };
+    char head[64];
+    int n =
+        snprintf(head, sizeof(head), "{\"v\":%d,\"kind\":\"%s\",\"seq\":%" PRIu64, NP_MSG_VERSION,
+                 env->kind == NP_MSG_ARTICLE ? "article" : "rejected", env->seq);
+
+    np_json_out_put(&o, head, (size_t)n);
+    np_json_out_lit(&o, ",\"origin\":{\"id\":");
+    np_json_out_string(&o, env->origin_id, strlen(env->origin_id));
+    np_json_out_lit(&o, ",\"ack\":");
+    np_json_out_string(&o, env->origin_ack, strlen(env->origin_ack));
+    np_json_out_lit(&o, "}");
+    put_member(&o, "received_at", env->received_at);
+    put_member(&o, "id", env->id);
+    if (env->duplicate) {
+        np_json_out_lit(&o, ",\"duplicate\":true");
+    }
+    put_member(&o, "stage", env->stage);
+    put_member(&o, "channel", env->channel);
+    put_member(&o, "reason", env->reason);
+    put_member(&o, "field", env->field);
+    /* classify's members in the order classify writes them, so a re-encode is identical */
+    put_member(&o, "classified_at", env->classified_at);
+    put_value(&o, "tags", env->tags);
+    put_value(&o, "entities", env->entities);
+    put_member(&o, "region", env->region);
+    put_member(&o, "classifier", env->classifier);
+    if (members != NULL && members[0] != '\0') {
+        np_json_out_lit(&o, ",");
+        np_json_out_put(&o, members, strlen(members));
+    }
+    np_json_out_lit(&o, "}");
+    if (o.failed) {
+        free(o.p);
         return NP_ENOMEM;
     }
-    buf = malloc(n);
-    if (buf == NULL) {
-        return NP_ENOMEM;
-    }
-    if (json_dumpb(env->root, buf, n, JSON_COMPACT) != n) {
-        free(buf);
-        return NP_ENOMEM;
-    }
-    *out = buf;
-    *len = n;
+    *out = o.p;
+    *len = o.len;
     return 0;
 }
 
@@ -251,34 +261,30 @@ int np_msg_ack_encode(const uint64_t *seqs, size_t n, char **out, size_t *len)
 
 int np_msg_ack_decode(const void *buf, size_t len, uint64_t **seqs, size_t *n, struct np_err *err)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(buf, len, 0, &jerr);
+    struct np_json_doc doc = { 0 };
     uint64_t *out = NULL;
     size_t count = 0;
-    int rc = NP_EPARSE;
+    int rc = np_json_parse(&doc, buf, len, "ack", err);
 
-    if (root == NULL) {
-        np_err_set(err, NP_EPARSE, "ack", "invalid JSON: %s", jerr.text);
+    if (rc != 0) {
         goto out;
     }
-    if (!json_is_array(root) || json_array_size(root) > NP_ACK_MAX_SEQS) {
+    rc = NP_EPARSE;
+    if (doc.root->type != NP_JSON_ARRAY || doc.root->n > NP_ACK_MAX_SEQS) {
         np_err_set(err, NP_EPARSE, "ack", "must be an array of at most %d seqs", NP_ACK_MAX_SEQS);
         goto out;
     }
-    count = json_array_size(root);
-    out = malloc((count > 0 ? count : 1) * sizeof(*out));
+    out = malloc((doc.root->n > 0 ? doc.root->n : 1) * sizeof(*out));
     if (out == NULL) {
         rc = NP_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < count; i++) {
-        json_t *v = json_array_get(root, i);
-
-        if (!json_is_integer(v) || json_integer_value(v) < 0) {
-            np_err_set(err, NP_EPARSE, "ack", "element %zu is not a non-negative integer", i);
+    for (const struct np_json *v = doc.root->child; v != NULL; v = v->next, count++) {
+        if (v->type != NP_JSON_INTEGER || v->i < 0) {
+            np_err_set(err, NP_EPARSE, "ack", "element %zu is not a non-negative integer", count);
             goto out;
         }
-        out[i] = (uint64_t)json_integer_value(v);
+        out[count] = (uint64_t)v->i;
     }
     *seqs = out;
     *n = count;
@@ -286,6 +292,6 @@ int np_msg_ack_decode(const void *buf, size_t len, uint64_t **seqs, size_t *n, s
     rc = 0;
 out:
     free(out);
-    json_decref(root);
+    np_json_doc_free(&doc);
     return rc;
 }

@@ -5,3 +5,5 @@ np_add_test(test_article SOURCES unit/test_article.c LIBS np_common LABELS unit)
 np_add_test(test_date SOURCES unit/test_date.c LIBS np_common LABELS unit)
 np_add_test(test_url SOURCES unit/test_url.c LIBS np_common LABELS unit)
 np_add_test(test_text SOURCES unit/test_text.c LIBS np_common LABELS unit)
+# np_json (yajl into an arena, classify's and store's per-message parser) against Jansson.
+np_add_test(test_json SOURCES unit/test_json.c test_util.c LIBS np_common LABELS unit)

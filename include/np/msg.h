@@ -12,6 +12,7 @@
  *   origin       {"id": ingest instance id, "ack": endpoint store pushes acks to}
  *   received_at  ISO 8601 UTC with microseconds, when ingest accepted the message
  *   id           article id (kind "article")
+ *   duplicate    true when ingest took an article with this id before (kind "article")
  *   stage, channel, reason, field   (kind "rejected": where and why it was refused;
  *                                    channel is "pull" or "router")
  *   classified_at, tags, entities, region, classifier   (added by classify)
@@ -21,6 +22,10 @@
  * entities: [{"name": "China", "kind": "country", "mentions": 7}]
  *
  * An ack is one frame: a JSON array of the seqs store committed, e.g. [12,13,17].
+ *
+ * Every worker decodes and encodes an envelope per message, so both avoid Jansson: decoding
+ * parses into a reusable np_json document (np/json.h) and borrows its strings; encoding writes
+ * the text directly. Unknown envelope members are ignored, and not passed on by classify.
  */
 #ifndef NP_MSG_H
 #define NP_MSG_H
@@ -29,9 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "np/err.h"
+#include "np/json.h"
 
 #define NP_MSG_VERSION  1
 #define NP_ENVELOPE_MAX (256 * 1024) /* an envelope with tags and evidence */
@@ -43,13 +47,14 @@ enum np_msg_kind {
 };
 
 /*
- * A decoded envelope. root is owned; every const char * is borrowed from root and valid until
- * np_msg_cleanup(). Optional fields are NULL when absent.
+ * An envelope, decoded or about to be encoded. Strings are borrowed: from the np_json_doc given
+ * to np_msg_decode(), or from the caller (and received_buf) for np_msg_new_*(). Optional fields
+ * are NULL when absent.
  */
 struct np_envelope {
-    json_t *root;
     enum np_msg_kind kind;
     uint64_t seq;
+    bool duplicate;          /* ingest took an article with this id before ("duplicate": true) */
     const char *id;          /* kind article */
     const char *origin_id;   /* always */
     const char *origin_ack;  /* always */
@@ -58,6 +63,13 @@ struct np_envelope {
     const char *channel;     /* kind rejected */
     const char *reason;      /* kind rejected */
     const char *field;       /* kind rejected, may be "" */
+    /* added by classify */
+    const char *region;
+    const char *classifier;
+    const char *classified_at;
+    const struct np_json *tags;     /* array, as sent (decoded envelopes only) */
+    const struct np_json *entities; /* array, as sent (decoded envelopes only) */
+    char received_buf[40];          /* np_msg_new_*(): received_at's text */
 };
 
 /* Who sent a message and where its acks go. Borrowed strings. */
@@ -67,36 +79,39 @@ struct np_origin {
 };
 
 /*
- * Decodes frame 1. On success fills *env (release with np_msg_cleanup()) and returns 0;
- * returns NP_EPARSE or NP_EINVAL with err naming the bad field otherwise (env is then empty and
- * needs no cleanup).
+ * Decodes frame 1 into *env, parsing into doc (np/json.h; env's strings live there until doc
+ * is parsed again or freed). Returns 0; or NP_EPARSE, NP_EINVAL or NP_ETOOBIG with err naming
+ * the bad field (env is then zeroed).
  */
-int np_msg_decode(const void *buf, size_t len, struct np_envelope *env, struct np_err *err);
+int np_msg_decode(const void *buf, size_t len, struct np_json_doc *doc, struct np_envelope *env,
+                  struct np_err *err);
 
-/* Releases what np_msg_decode() or np_msg_new_*() put in env. Accepts an empty env. */
+/* Zeroes env. (An envelope owns nothing: kept so callers need not know that.) */
 void np_msg_cleanup(struct np_envelope *env);
 
 /*
- * Builds a new envelope for an accepted article into *env (np_msg_cleanup() it).
- * received_at is microseconds since the epoch. Returns 0 or NP_ENOMEM.
+ * Fills *env for an accepted article. received_at is microseconds since the epoch. id and
+ * origin are borrowed. Returns 0.
  */
 int np_msg_new_article(struct np_envelope *env, uint64_t seq, const char *id,
                        const struct np_origin *origin, int64_t received_at);
 
 /*
- * Builds a new envelope for input refused at `stage` ("ingest", "classify", "store") that came
- * in on `channel` ("pull", "router", or "pipeline" for a garbled message between workers).
- * why gives reason and field. Returns 0 or NP_ENOMEM.
+ * Fills *env for input refused at `stage` ("ingest", "classify", "store") that came in on
+ * `channel` ("pull", "router", or "pipeline" for a garbled message between workers). why gives
+ * reason and field; it, origin, stage and channel are borrowed. Returns 0.
  */
 int np_msg_new_rejected(struct np_envelope *env, uint64_t seq, const struct np_origin *origin,
                         int64_t received_at, const char *stage, const char *channel,
                         const struct np_err *why);
 
 /*
- * Serialises env->root compactly into a new buffer (*out, free()) of *len bytes (no NUL
- * counted). Returns 0 or NP_ENOMEM.
+ * Writes env as compact JSON into a new buffer (*out, free()) of *len bytes (no NUL counted):
+ * every field set, then `members` when not NULL, the text of more members to add as is
+ * ("\"tags\":[...],\"entities\":[...]", no leading comma; classify's result). Returns 0 or
+ * NP_ENOMEM.
  */
-int np_msg_encode(const struct np_envelope *env, char **out, size_t *len);
+int np_msg_encode(const struct np_envelope *env, const char *members, char **out, size_t *len);
 
 /* Encodes seqs as a JSON array into a new buffer (*out, free()). Returns 0 or NP_ENOMEM. */
 int np_msg_ack_encode(const uint64_t *seqs, size_t n, char **out, size_t *len);

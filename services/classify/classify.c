@@ -32,6 +32,7 @@
 #include "classify_engine.h"
 #include "np/article.h"
 #include "np/http.h"
+#include "np/json.h"
 #include "np/log.h"
 #include "np/metrics.h"
 #include "np/msg.h"
@@ -75,6 +76,8 @@ struct classify {
     struct np_counter *rejected;
     struct np_counter *passed;
     struct np_histogram *seconds;
+    struct np_json_doc env_doc; /* the envelope in hand (np_msg_decode) */
+    struct np_json_doc art_doc; /* the article in hand */
 };
 
 /*
@@ -117,7 +120,7 @@ static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_
     size_t len = 0;
     int rc = 0;
 
-    if (env != NULL && env->root != NULL) {
+    if (env != NULL && env->origin_id != NULL) {
         origin.id = env->origin_id;
         origin.ack = env->origin_ack;
     }
@@ -126,7 +129,7 @@ static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_
                 env != NULL ? env->seq : 0);
     if (np_msg_new_rejected(&rej, env != NULL ? env->seq : 0, &origin, np_now_us(), "classify",
                             "pipeline", why) != 0 ||
-        np_msg_encode(&rej, &buf, &len) != 0) {
+        np_msg_encode(&rej, NULL, &buf, &len) != 0) {
         np_msg_cleanup(&rej);
         return NP_ENOMEM;
     }
@@ -160,27 +163,29 @@ static void count_tags(struct classify *c, const json_t *tags)
  * np_article_destroy() it. Returns 0, or NP_EINVAL naming the field that is missing or of the
  * wrong type (a message that did not come from ingest).
  */
-static int view_article(const json_t *doc, const char *id, struct np_article *a, struct np_err *why)
+static int view_article(const struct np_json *doc, const char *id, struct np_article *a,
+                        struct np_err *why)
 {
     static const char *const keys[] = { "title", "body", "summary", "background", "insights" };
     char **slots[] = { &a->title, &a->body, &a->summary, &a->background, &a->insights };
-    const json_t *v = json_object_get(doc, "id");
+    const char *doc_id = np_json_string(np_json_get(doc, "id"));
 
     memset(a, 0, sizeof(*a));
-    if (!json_is_object(doc)) {
+    if (doc->type != NP_JSON_OBJECT) {
         return np_err_set(why, NP_EINVAL, "article", "must be a JSON object");
     }
-    if (!json_is_string(v) || strcmp(json_string_value(v), id) != 0) {
+    if (doc_id == NULL || strcmp(doc_id, id) != 0) {
         return np_err_set(why, NP_EINVAL, "id", "article id does not match the envelope");
     }
-    a->id = (char *)json_string_value(v);
+    a->id = (char *)doc_id;
     a->published_at = NP_TIME_NONE;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        v = json_object_get(doc, keys[i]);
-        if (v != NULL && !json_is_string(v)) {
+        const struct np_json *v = np_json_get(doc, keys[i]);
+
+        if (v != NULL && v->type != NP_JSON_STRING) {
             return np_err_set(why, NP_EINVAL, keys[i], "must be a string");
         }
-        *slots[i] = v != NULL ? (char *)json_string_value(v) : NULL;
+        *slots[i] = v != NULL ? (char *)v->s : NULL;
     }
     if (a->title == NULL) {
         return np_err_set(why, NP_EINVAL, "title", "is required");
@@ -188,28 +193,42 @@ static int view_article(const json_t *doc, const char *id, struct np_article *a,
     return 0;
 }
 
+/*
+ * The engine's result object as envelope members: its compact JSON without the outer braces,
+ * in a new string (free()); NULL when out of memory.
+ */
+static char *result_members(const json_t *result)
+{
+    char *text = json_dumps(result, JSON_COMPACT);
+    size_t n = text != NULL ? strlen(text) : 0;
+
+    if (n < 2) {
+        free(text);
+        return NULL;
+    }
+    memmove(text, text + 1, n - 2);
+    text[n - 2] = '\0';
+    return text;
+}
+
 /* Classifies one article message; env is decoded, payload is the article frame. */
 static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg_t *payload)
 {
     struct np_err why = { 0 };
-    json_error_t jerr;
-    json_t *doc = NULL;
     json_t *result = NULL;
-    struct np_article a; /* borrowed views into doc */
+    struct np_article a; /* borrowed views into c->art_doc */
+    char *members = NULL;
     char *buf = NULL;
     size_t len = 0;
     char when[40];
     double t0 = 0;
-    int rc = 0;
+    int rc =
+        np_json_parse(&c->art_doc, zmq_msg_data(payload), zmq_msg_size(payload), "article", &why);
 
-    doc = json_loadb(zmq_msg_data(payload), zmq_msg_size(payload), 0, &jerr);
-    if (doc == NULL) {
-        np_err_set(&why, NP_EPARSE, "article", "invalid JSON: %s", jerr.text);
-        rc = pass_rejected(c, env, payload, &why);
+    if (rc == NP_ENOMEM) {
         goto out;
     }
-    rc = view_article(doc, env->id, &a, &why);
-    if (rc != 0) {
+    if (rc != 0 || view_article(c->art_doc.root, env->id, &a, &why) != 0) {
         rc = pass_rejected(c, env, payload, &why);
         goto out;
     }
@@ -221,8 +240,14 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     np_histogram_observe(c->seconds, ((double)np_now_us() - t0) / 1e6);
     count_tags(c, json_object_get(result, "tags"));
     np_date_format(np_now_us(), when, sizeof(when));
-    json_object_set_new(result, "classified_at", json_string(when));
-    if (json_object_update(env->root, result) != 0 || np_msg_encode(env, &buf, &len) != 0) {
+    /* What classify adds replaces what the envelope may have carried already. */
+    env->region = NULL;
+    env->classifier = NULL;
+    env->tags = NULL;
+    env->entities = NULL;
+    env->classified_at = when;
+    members = result_members(result);
+    if (members == NULL || np_msg_encode(env, members, &buf, &len) != 0) {
         rc = NP_ENOMEM;
         goto out;
     }
@@ -232,8 +257,8 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     rc = send_pair(c, buf, len, payload);
 out:
     free(buf);
+    free(members);
     json_decref(result);
-    json_decref(doc);
     return rc;
 }
 
@@ -252,7 +277,8 @@ static int handle(struct classify *c)
     if (f.total != 2) {
         np_err_set(&why, NP_EPARSE, "message", "expected 2 frames, got %zu", f.total);
         rc = pass_rejected(c, NULL, f.n >= 2 ? &f.frame[1] : &empty, &why);
-    } else if (np_msg_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &env, &why) != 0) {
+    } else if (np_msg_decode(np_frame_data(&f, 0), np_frame_size(&f, 0), &c->env_doc, &env, &why) !=
+               0) {
         rc = pass_rejected(c, NULL, &f.frame[1], &why);
     } else if (env.kind == NP_MSG_REJECTED) {
         np_counter_inc(c->passed);
@@ -390,6 +416,8 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
         zmq_ctx_term(c.ctx);
     }
     classify_engine_destroy(&c.engine);
+    np_json_doc_free(&c.env_doc);
+    np_json_doc_free(&c.art_doc);
     np_http_stop(&c.http);
     np_metrics_destroy(&c.metrics);
     return rc;

@@ -39,7 +39,6 @@
 #include <time.h>
 
 #include <zmq.h>
-#include <jansson.h>
 
 #include "ingest_dedupe.h"
 #include "ingest_journal.h"
@@ -47,6 +46,7 @@
 #include "np/curve.h"
 #include "np/article.h"
 #include "np/http.h"
+#include "np/json.h"
 #include "np/log.h"
 #include "np/metrics.h"
 #include "np/msg.h"
@@ -326,27 +326,30 @@ static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const c
     }
 }
 
-/* A small JSON reply: {"status":..,"id":..} or {"status":"rejected","error":..,"field":..}. */
+/* A small JSON reply: {"status":..,"id":..} or {"status":"rejected","error":..,"field":..}.
+ * Written directly (np_err keeps reasons valid UTF-8), once per client message. */
 static char *make_reply(const char *status, const char *id, const struct np_err *why, size_t *len)
 {
-    json_t *o = NULL;
-    char *out = NULL;
+    struct np_json_out o = { 0 };
 
+    np_json_out_lit(&o, "{\"status\":");
+    np_json_out_string(&o, status, strlen(status));
     if (why != NULL) {
-        o = json_pack("{s:s, s:s, s:s}", "status", status, "error", why->msg, "field", why->field);
+        np_json_out_lit(&o, ",\"error\":");
+        np_json_out_string(&o, why->msg, strlen(why->msg));
+        np_json_out_lit(&o, ",\"field\":");
+        np_json_out_string(&o, why->field, strlen(why->field));
     } else {
-        o = json_pack("{s:s, s:s}", "status", status, "id", id);
+        np_json_out_lit(&o, ",\"id\":");
+        np_json_out_string(&o, id, strlen(id));
     }
-    if (o == NULL) {
-        /* A reason cut inside a UTF-8 sequence is refused by Jansson: say less. */
-        o = json_pack("{s:s}", "status", status);
+    np_json_out_lit(&o, "}");
+    if (o.failed) {
+        free(o.p);
+        return NULL;
     }
-    if (o != NULL) {
-        out = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-    }
-    *len = out != NULL ? strlen(out) : 0;
-    return out;
+    *len = o.len;
+    return o.p;
 }
 
 /* Sends journaled message seq to classify; updates its slot. Returns 0 or NP_ETRANSIENT. */
@@ -484,7 +487,7 @@ static int reject(struct ingest *in, const char *channel, const void *raw, size_
         }
     }
     if (np_msg_new_rejected(&env, seq, &in->origin, np_now_us(), "ingest", channel, why) != 0 ||
-        np_msg_encode(&env, &env_buf, &env_len) != 0) {
+        np_msg_encode(&env, NULL, &env_buf, &env_len) != 0) {
         np_msg_cleanup(&env);
         return NP_ENOMEM;
     }
@@ -531,9 +534,11 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     duplicate = ingest_dedupe_seen(in->dedupe, a->id);
     rc = NP_ENOMEM;
     if (np_article_write_json(a, &payload, &payload_len) != 0 ||
-        np_msg_new_article(&env, seq, a->id, &in->origin, np_now_us()) != 0 ||
-        (duplicate && json_object_set_new(env.root, "duplicate", json_true()) != 0) ||
-        np_msg_encode(&env, &env_buf, &env_len) != 0) {
+        np_msg_new_article(&env, seq, a->id, &in->origin, np_now_us()) != 0) {
+        goto out;
+    }
+    env.duplicate = duplicate;
+    if (np_msg_encode(&env, NULL, &env_buf, &env_len) != 0) {
         goto out;
     }
     if (addr != NULL) {

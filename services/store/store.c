@@ -94,6 +94,7 @@ struct store {
     /* Reader/writer handoff: the reader decodes into fill while the writer commits batch. */
     struct store_msg **fill; /* batch_size slots, each owned while set */
     size_t nfill;
+    struct store_msg_scratch scratch; /* the reader's parse space */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool handed;   /* batch holds messages the writer must commit */
@@ -473,9 +474,10 @@ static int read_some(struct store *s)
             return rc;
         }
         total = f.total;
-        rc = store_msg_decode(
-            f.n > 0 ? np_frame_data(&f, 0) : NULL, f.n > 0 ? np_frame_size(&f, 0) : 0,
-            f.n > 1 ? np_frame_data(&f, 1) : NULL, f.n > 1 ? np_frame_size(&f, 1) : 0, total, &m);
+        rc = store_msg_decode(f.n > 0 ? np_frame_data(&f, 0) : NULL,
+                              f.n > 0 ? np_frame_size(&f, 0) : 0,
+                              f.n > 1 ? np_frame_data(&f, 1) : NULL,
+                              f.n > 1 ? np_frame_size(&f, 1) : 0, total, &s->scratch, &m);
         np_frames_close(&f);
         if (rc != 0) {
             np_log_error("could not keep a message: %s", np_strerror(rc));
@@ -730,6 +732,7 @@ out:
         store_msg_destroy(&s.fill[i]);
     }
     free(s.fill);
+    store_msg_scratch_free(&s.scratch);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.lock);
     for (size_t i = 0; i < s.npeers; i++) {

@@ -1,9 +1,10 @@
 /* store_msg.c - decode a pipeline message once, straight into COPY lines
  *
  * Choices:
- * - The article JSON is parsed once (json_loadb) and turned into the staging tables' COPY text
- *   lines at once; the JSON is released before the message waits in the batch, so a buffered
- *   message costs its raw payload (kept for rejected_messages) plus its escaped line.
+ * - The envelope and the article JSON are each parsed once (np_json, into the reading thread's
+ *   reusable scratch documents) and turned into the COPY text lines at once; nothing of the
+ *   parse outlives the call, so a buffered message costs its raw payload (kept for
+ *   rejected_messages) plus its escaped lines.
  * - Columns come from the canonical article (id, url, title, body, summary, source, lang,
  *   published_at, source_tags); region, classifier, tags and entities come from the envelope
  *   (classify adds them; they may be missing, classification may land later). region falls
@@ -26,11 +27,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "np/article.h"
 #include "np/err.h"
 #include "np/hash.h"
+#include "np/json.h"
 #include "np/log.h"
 #include "np/msg.h"
 
@@ -192,18 +192,18 @@ static char *dup_or_null(const char *s)
 }
 
 /* Reads optional string key of obj into *out (borrowed; NULL when absent or null). */
-static int get_str(const json_t *obj, const char *key, const char **out, struct np_err *err)
+static int get_str(const struct np_json *obj, const char *key, const char **out, struct np_err *err)
 {
-    const json_t *v = json_object_get(obj, key);
+    const struct np_json *v = np_json_get(obj, key);
 
     *out = NULL;
-    if (v == NULL || json_is_null(v)) {
+    if (np_json_is_none(v)) {
         return 0;
     }
-    if (!json_is_string(v)) {
+    if (v->type != NP_JSON_STRING) {
         return np_err_set(err, NP_EINVAL, key, "must be a string");
     }
-    *out = json_string_value(v);
+    *out = v->s;
     return 0;
 }
 
@@ -247,46 +247,59 @@ static int make_rejection(struct store_msg *m, const char *reason, const char *f
     return 0;
 }
 
+/* The evidence value of a tag as new JSON text (free()), or NULL when absent. */
+static int evidence_text(const struct np_json *ev, char **out)
+{
+    struct np_json_out o = { 0 };
+
+    *out = NULL;
+    if (np_json_is_none(ev)) {
+        return 0;
+    }
+    np_json_write(&o, ev);
+    if (o.failed) {
+        free(o.p);
+        return NP_ENOMEM;
+    }
+    *out = o.p;
+    return 0;
+}
+
 /* Collects tag names into names[] (borrowed) and writes the article_tags lines. */
-static int tag_rows(struct store_msg *m, const json_t *tags, const char *classifier,
+static int tag_rows(struct store_msg *m, const struct np_json *tags, const char *classifier,
                     const char **names, size_t *nnames)
 {
-    size_t i = 0;
-    const json_t *t = NULL;
     char num[64];
     int rc = 0;
 
     *nnames = 0;
-    json_array_foreach(tags, i, t)
-    {
-        const char *name = json_string_value(json_object_get(t, "name"));
-        const json_t *score = json_object_get(t, "score");
-        const json_t *evidence = json_object_get(t, "evidence");
-        const char *tc = json_string_value(json_object_get(t, "classifier"));
+    for (const struct np_json *t = tags->child; t != NULL; t = t->next) {
+        const char *name = np_json_string(np_json_get(t, "name"));
+        const struct np_json *score = np_json_get(t, "score");
+        const char *tc = np_json_string(np_json_get(t, "classifier"));
+        bool has_score =
+            score != NULL && (score->type == NP_JSON_INTEGER || score->type == NP_JSON_REAL);
         char *ev = NULL;
 
-        if (json_is_string(t)) {
-            name = json_string_value(t);
+        if (t->type == NP_JSON_STRING) {
+            name = t->s;
         }
         if (name == NULL || name[0] == '\0') {
             np_log_warn("skipped a tag without a name article_id=%s", m->id);
             continue;
         }
         names[(*nnames)++] = name;
-        if (evidence != NULL && !json_is_null(evidence)) {
-            ev = json_dumps(evidence, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (ev == NULL) {
-                return NP_ENOMEM;
-            }
+        if (evidence_text(np_json_get(t, "evidence"), &ev) != 0) {
+            return NP_ENOMEM;
         }
-        if (json_is_number(score)) {
-            snprintf(num, sizeof(num), "%.9g", json_number_value(score));
+        if (has_score) {
+            snprintf(num, sizeof(num), "%.9g", score->d);
         }
         rc = store_buf_add_field(&m->tag_rows, m->id);
         rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
         rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, name);
         rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, json_is_number(score) ? num : NULL);
+        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, has_score ? num : NULL);
         rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
         rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, ev);
         rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
@@ -300,35 +313,31 @@ static int tag_rows(struct store_msg *m, const json_t *tags, const char *classif
     return 0;
 }
 
-static int entity_rows(struct store_msg *m, const json_t *entities)
+static int entity_rows(struct store_msg *m, const struct np_json *entities)
 {
-    size_t i = 0;
-    const json_t *e = NULL;
     char num[32];
     int rc = 0;
 
-    json_array_foreach(entities, i, e)
-    {
-        const char *name = json_string_value(json_object_get(e, "name"));
-        const json_t *mentions = json_object_get(e, "mentions");
+    for (const struct np_json *e = entities->child; e != NULL; e = e->next) {
+        const char *name = np_json_string(np_json_get(e, "name"));
+        const struct np_json *mentions = np_json_get(e, "mentions");
+        bool has_mentions = mentions != NULL && mentions->type == NP_JSON_INTEGER;
 
         if (name == NULL || name[0] == '\0') {
             np_log_warn("skipped an entity without a name article_id=%s", m->id);
             continue;
         }
-        if (json_is_integer(mentions)) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(mentions));
+        if (has_mentions) {
+            snprintf(num, sizeof(num), "%" PRId64, mentions->i);
         }
         rc = store_buf_add_field(&m->entity_rows, m->id);
         rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
         rc = rc != 0 ? rc : store_buf_add_field(&m->entity_rows, name);
         rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
         rc = rc != 0 ? rc
-                     : store_buf_add_field(&m->entity_rows,
-                                           json_string_value(json_object_get(e, "kind")));
+                     : store_buf_add_field(&m->entity_rows, np_json_string(np_json_get(e, "kind")));
         rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
-        rc = rc != 0 ? rc
-                     : store_buf_add_field(&m->entity_rows, json_is_integer(mentions) ? num : NULL);
+        rc = rc != 0 ? rc : store_buf_add_field(&m->entity_rows, has_mentions ? num : NULL);
         rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, true);
         if (rc != 0) {
             return rc;
@@ -337,35 +346,31 @@ static int entity_rows(struct store_msg *m, const json_t *entities)
     return 0;
 }
 
-/* The article's keys without a column of their own, as a new JSON text (free()). */
-static char *extra_json(const json_t *art)
+/* Appends the article's keys without a column of their own to extra, as one JSON object. */
+static void extra_json(struct np_json_out *extra, const struct np_json *art)
 {
-    json_t *extra = json_object();
-    const char *key = NULL;
-    json_t *v = NULL;
-    char *out = NULL;
+    bool first = true;
 
-    if (extra == NULL) {
-        return NULL;
-    }
-    json_object_foreach((json_t *)art, key, v)
-    {
+    np_json_out_lit(extra, "{");
+    for (const struct np_json *v = art->child; v != NULL; v = v->next) {
         bool column = false;
 
         for (size_t i = 0; i < sizeof(column_keys) / sizeof(column_keys[0]); i++) {
-            if (strcmp(key, column_keys[i]) == 0) {
+            if (strcmp(v->key, column_keys[i]) == 0) {
                 column = true;
                 break;
             }
         }
-        if (!column && json_object_set(extra, key, v) != 0) {
-            json_decref(extra);
-            return NULL;
+        if (column) {
+            continue;
         }
+        np_json_out_put(extra, first ? "" : ",", first ? 0 : 1);
+        np_json_out_string(extra, v->key, v->key_len);
+        np_json_out_lit(extra, ":");
+        np_json_write(extra, v);
+        first = false;
     }
-    out = json_dumps(extra, JSON_COMPACT);
-    json_decref(extra);
-    return out;
+    np_json_out_lit(extra, "}");
 }
 
 static int content_hash(const char *title, const char *body, const char *summary, char *out)
@@ -392,12 +397,11 @@ struct article_cols {
 };
 
 /* Reads the article's column values; NP_EINVAL with err naming the field on a bad one. */
-static int read_cols(const json_t *art, const struct np_envelope *e, struct article_cols *c,
+static int read_cols(const struct np_json *art, const struct np_envelope *e, struct article_cols *c,
                      struct np_err *err)
 {
-    const json_t *st = json_object_get(art, "source_tags");
+    const struct np_json *st = np_json_get(art, "source_tags");
     size_t i = 0;
-    const json_t *v = NULL;
 
     for (i = 0; i < 9; i++) {
         if (get_str(art, column_keys[i], &c->v[i], err) != 0) {
@@ -413,38 +417,32 @@ static int read_cols(const json_t *art, const struct np_envelope *e, struct arti
     if (c->v[1] == NULL || c->v[1][0] == '\0') {
         return np_err_set(err, NP_EINVAL, "title", "missing");
     }
-    if (st != NULL && !json_is_null(st) && !json_is_array(st)) {
+    if (!np_json_is_none(st) && st->type != NP_JSON_ARRAY) {
         return np_err_set(err, NP_EINVAL, "source_tags", "must be an array of strings");
     }
-    json_array_foreach(st, i, v)
-    {
-        if (!json_is_string(v)) {
+    for (const struct np_json *v = st != NULL ? st->child : NULL; v != NULL; v = v->next) {
+        if (v->type != NP_JSON_STRING) {
             return np_err_set(err, NP_EINVAL, "source_tags", "must be an array of strings");
         }
     }
-    c->region = json_string_value(json_object_get(e->root, "region"));
-    if (c->region == NULL) {
-        c->region = c->v[7];
-    }
-    c->classifier = json_string_value(json_object_get(e->root, "classifier"));
+    c->region = e->region != NULL ? e->region : c->v[7];
+    c->classifier = e->classifier;
     return 0;
 }
 
 /* Builds the article's COPY lines. NP_EINVAL (err set) for an article that is not canonical. */
-static int article_rows(struct store_msg *m, const struct np_envelope *e, const json_t *art,
+static int article_rows(struct store_msg *m, const struct np_envelope *e, const struct np_json *art,
                         struct np_err *err)
 {
     struct article_cols c = { 0 };
-    const json_t *tags = json_object_get(e->root, "tags");
-    const json_t *entities = json_object_get(e->root, "entities");
-    const json_t *st = json_object_get(art, "source_tags");
+    const struct np_json *st = np_json_get(art, "source_tags");
     const char **tag_names = NULL;
     const char **st_names = NULL;
     size_t ntags = 0;
     size_t nst = 0;
     char hash[NP_HASH_HEX_LEN + 1];
     char seq[32];
-    char *extra = NULL;
+    struct np_json_out extra = { 0 };
     struct store_buf *b = &m->article_row;
     int rc = read_cols(art, e, &c, err);
 
@@ -452,18 +450,18 @@ static int article_rows(struct store_msg *m, const struct np_envelope *e, const 
         return rc;
     }
     m->id = strdup(c.v[0]);
-    tag_names = calloc(json_array_size(tags) + 1, sizeof(*tag_names));
-    st_names = calloc(json_array_size(st) + 1, sizeof(*st_names));
-    extra = extra_json(art);
-    if (m->id == NULL || tag_names == NULL || st_names == NULL || extra == NULL) {
+    tag_names = calloc((e->tags != NULL ? e->tags->n : 0) + 1, sizeof(*tag_names));
+    st_names = calloc((st != NULL ? st->n : 0) + 1, sizeof(*st_names));
+    extra_json(&extra, art);
+    if (m->id == NULL || tag_names == NULL || st_names == NULL || extra.failed) {
         rc = NP_ENOMEM;
         goto out;
     }
-    for (nst = 0; nst < json_array_size(st); nst++) {
-        st_names[nst] = json_string_value(json_array_get(st, nst));
+    for (const struct np_json *v = st != NULL ? st->child : NULL; v != NULL; v = v->next) {
+        st_names[nst++] = v->s;
     }
-    rc = json_is_array(tags) ? tag_rows(m, tags, c.classifier, tag_names, &ntags) : 0;
-    rc = rc != 0 ? rc : (json_is_array(entities) ? entity_rows(m, entities) : 0);
+    rc = e->tags != NULL ? tag_rows(m, e->tags, c.classifier, tag_names, &ntags) : 0;
+    rc = rc != 0 ? rc : (e->entities != NULL ? entity_rows(m, e->entities) : 0);
     rc = rc != 0 ? rc : content_hash(c.v[1], c.v[2], c.v[3], hash);
     snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
     /* id, url, title, body, summary, source, lang, region, published_at, received_at */
@@ -487,14 +485,14 @@ static int article_rows(struct store_msg *m, const struct np_envelope *e, const 
     rc = rc != 0 ? rc : buf_end_field(b, false);
     rc = rc != 0 ? rc : store_buf_add_field(b, c.classifier);
     rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, extra);
+    rc = rc != 0 ? rc : store_buf_add_field(b, extra.p);
     rc = rc != 0 ? rc : buf_end_field(b, false);
     rc = rc != 0 ? rc : store_buf_add_field(b, seq);
     rc = rc != 0 ? rc : buf_end_field(b, true);
 out:
     free(tag_names);
     free(st_names);
-    free(extra);
+    free(extra.p);
     return rc;
 }
 
@@ -515,29 +513,28 @@ static int decode_rejected(struct store_msg *m, const struct np_envelope *e)
 }
 
 static int decode_article(struct store_msg *m, const struct np_envelope *e, const void *payload,
-                          size_t payload_len)
+                          size_t payload_len, struct np_json_doc *doc)
 {
-    json_error_t jerr;
     struct np_err err;
-    json_t *art = NULL;
     char reason[NP_ERR_MSG_MAX + 64];
     int rc = 0;
 
     np_err_clear(&err);
     m->kind = STORE_MSG_ARTICLE;
-    art = json_loadb(payload, payload_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (art == NULL || !json_is_object(art)) {
-        snprintf(reason, sizeof(reason), "article: %s", art == NULL ? jerr.text : "not an object");
-        rc = make_rejection(m, reason, "", e->received_at);
-        goto out;
+    rc = np_json_parse(doc, payload, payload_len, "article", &err);
+    if (rc == 0 && doc->root->type != NP_JSON_OBJECT) {
+        rc = np_err_set(&err, NP_EPARSE, "article", "must be a JSON object");
     }
-    rc = article_rows(m, e, art, &err);
-    if (rc == NP_EINVAL) {
+    if (rc == 0) {
+        rc = article_rows(m, e, doc->root, &err);
+    }
+    if (rc == NP_EPARSE) {
+        /* err.msg names "article" already */
+        rc = make_rejection(m, err.msg, "", e->received_at);
+    } else if (rc == NP_EINVAL) {
         snprintf(reason, sizeof(reason), "article: %s", err.msg);
         rc = make_rejection(m, reason, err.field, e->received_at);
     }
-out:
-    json_decref(art);
     return rc;
 }
 
@@ -551,8 +548,14 @@ static unsigned char *dup_bytes(const void *p, size_t len)
     return out;
 }
 
+void store_msg_scratch_free(struct store_msg_scratch *s)
+{
+    np_json_doc_free(&s->envelope);
+    np_json_doc_free(&s->article);
+}
+
 int store_msg_decode(const void *env, size_t env_len, const void *payload, size_t payload_len,
-                     size_t nframes, struct store_msg **out)
+                     size_t nframes, struct store_msg_scratch *scratch, struct store_msg **out)
 {
     struct store_msg *m = calloc(1, sizeof(*m));
     struct np_envelope e;
@@ -574,7 +577,7 @@ int store_msg_decode(const void *env, size_t env_len, const void *payload, size_
             goto out;
         }
     }
-    if (env != NULL && np_msg_decode(env, env_len, &e, &err) == 0) {
+    if (env != NULL && np_msg_decode(env, env_len, &scratch->envelope, &e, &err) == 0) {
         decoded = true;
         /* An empty origin is classify's way of saying "garbled on the way, sender unknown":
          * keep the row, but there is no seq to ack and nobody to ack it to. */
@@ -607,7 +610,7 @@ int store_msg_decode(const void *env, size_t env_len, const void *payload, size_
     } else if (e.kind == NP_MSG_REJECTED) {
         rc = decode_rejected(m, &e);
     } else {
-        rc = decode_article(m, &e, payload, payload_len);
+        rc = decode_article(m, &e, payload, payload_len, &scratch->article);
     }
     if (rc == 0 && m->kind == STORE_MSG_REJECTED && m->envelope == NULL && decoded &&
         strcmp(m->stage, "store") == 0) {

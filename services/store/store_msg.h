@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "np/json.h"
+
 /* What store_db_write_batch() did with a message. */
 enum store_outcome {
     STORE_PENDING = 0, /* not written yet */
@@ -66,6 +68,15 @@ struct store_msg {
     char *db_error;      /* STORE_ISOLATED: its message (owned) */
 };
 
+/* Parse space store_msg_decode() reuses from message to message: one per reading thread. */
+struct store_msg_scratch {
+    struct np_json_doc envelope;
+    struct np_json_doc article;
+};
+
+/* Releases a scratch's memory; it stays usable. */
+void store_msg_scratch_free(struct store_msg_scratch *s);
+
 /*
  * Decodes a message of nframes frames whose first two are env (the envelope) and payload
  * (payload NULL when nframes < 2). Never fails for bad input: a message that cannot be read
@@ -74,7 +85,7 @@ struct store_msg {
  * message in *out (store_msg_destroy() it) and returns 0, or returns NP_ENOMEM.
  */
 int store_msg_decode(const void *env, size_t env_len, const void *payload, size_t payload_len,
-                     size_t nframes, struct store_msg **out);
+                     size_t nframes, struct store_msg_scratch *scratch, struct store_msg **out);
 
 /* Frees a message and sets *mp to NULL. Accepts NULL. */
 void store_msg_destroy(struct store_msg **mp);

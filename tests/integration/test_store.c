@@ -39,6 +39,7 @@ struct fixture {
     char conninfo[128];
     struct store_msg *msgs[MAX_MSGS];
     size_t n;
+    struct store_msg_scratch scratch;
 };
 
 static int db_counter;
@@ -80,6 +81,7 @@ static int teardown(void **state)
     for (size_t i = 0; i < f->n; i++) {
         store_msg_destroy(&f->msgs[i]);
     }
+    store_msg_scratch_free(&f->scratch);
     PQfinish(f->conn);
     PQfinish(f->admin);
     h_db_drop(f->dbname);
@@ -161,7 +163,8 @@ static struct store_msg *add_frames(struct fixture *f, const void *env, size_t e
     struct store_msg *m = NULL;
 
     assert_true(f->n < MAX_MSGS);
-    assert_int_equal(store_msg_decode(env, env_len, payload, payload_len, nframes, &m), 0);
+    assert_int_equal(store_msg_decode(env, env_len, payload, payload_len, nframes, &f->scratch, &m),
+                     0);
     f->msgs[f->n++] = m;
     return m;
 }

@@ -1,0 +1,597 @@
+/* json.c - yajl events into an arena-backed read-only document (see np/json.h)
+ *
+ * The arena is a list of chunks. The first chunk (ARENA_FIRST bytes) stays between parses, so
+ * messages up to a few kilobytes reuse it with no allocation; anything bigger gets chunks of
+ * its own, freed when the next parse starts. Memory is bounded by the input: a value costs one
+ * struct np_json plus its decoded text, and the frames are bounded by the sockets' limits.
+ */
+#include "np/json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "np/article.h"
+
+#define ARENA_FIRST (32 * 1024)
+#define ALIGN       (sizeof(void *))
+
+struct np_json_chunk {
+    struct np_json_chunk *next;
+    size_t size; /* bytes of data[] */
+    size_t used;
+    _Alignas(max_align_t) unsigned char data[];
+};
+
+/* Parse state shared by the callbacks. */
+struct build {
+    struct np_json_doc *doc;
+    struct np_json *root;
+    struct np_json *open; /* innermost array or object being filled */
+    const char *key;      /* pending key of the next member */
+    size_t key_len;
+    int depth;
+    const char *what;
+    const char *why; /* set by a callback that stops the parse */
+};
+
+static void *arena_alloc(struct np_json_doc *doc, size_t n)
+{
+    struct np_json_chunk *c = doc->chunks;
+    void *p = NULL;
+
+    n = (n + ALIGN - 1) & ~(ALIGN - 1);
+    if (c != NULL && c->next != NULL) {
+        c = c->next; /* the newest chunk: new ones go right after the first */
+    }
+    if (c == NULL || c->size - c->used < n) {
+        struct np_json_chunk *fresh = NULL;
+        size_t size = c == NULL ? ARENA_FIRST : c->size * 2;
+
+        while (size < n) {
+            size *= 2;
+        }
+        fresh = malloc(sizeof(*fresh) + size);
+        if (fresh == NULL) {
+            return NULL;
+        }
+        fresh->size = size;
+        fresh->used = 0;
+        if (doc->chunks == NULL) {
+            fresh->next = NULL;
+            doc->chunks = fresh;
+        } else {
+            fresh->next = doc->chunks->next;
+            doc->chunks->next = fresh;
+        }
+        c = fresh;
+    }
+    p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Forgets every value; keeps the first chunk. */
+static void arena_reset(struct np_json_doc *doc)
+{
+    struct np_json_chunk *c = doc->chunks;
+
+    if (c == NULL) {
+        return;
+    }
+    while (c->next != NULL) {
+        struct np_json_chunk *n = c->next;
+
+        c->next = n->next;
+        free(n);
+    }
+    c->used = 0;
+}
+
+void np_json_doc_free(struct np_json_doc *doc)
+{
+    arena_reset(doc);
+    free(doc->chunks);
+    doc->chunks = NULL;
+    doc->root = NULL;
+}
+
+static char *arena_text(struct np_json_doc *doc, const unsigned char *s, size_t n)
+{
+    char *p = arena_alloc(doc, n + 1);
+
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static int stop(struct build *b, const char *why)
+{
+    b->why = why;
+    return 0;
+}
+
+/* A new value of type t, linked under the open container (or as the root). */
+static struct np_json *add(struct build *b, enum np_json_type t)
+{
+    struct np_json *v = arena_alloc(b->doc, sizeof(*v));
+    struct np_json *up = b->open;
+
+    if (v == NULL) {
+        b->why = "out of memory";
+        return NULL;
+    }
+    memset(v, 0, sizeof(*v));
+    v->type = t;
+    v->up = up;
+    if (up == NULL) {
+        b->root = v;
+        return v;
+    }
+    if (up->type == NP_JSON_OBJECT) {
+        v->key = b->key;
+        v->key_len = b->key_len;
+        b->key = NULL;
+    }
+    if (up->last != NULL) {
+        up->last->next = v;
+    } else {
+        up->child = v;
+    }
+    up->last = v;
+    up->n++;
+    return v;
+}
+
+/* Decoded text must be strict UTF-8 without NUL: the same rule as Jansson's default. */
+static const char *text_problem(const unsigned char *s, size_t n)
+{
+    if (memchr(s, '\0', n) != NULL) {
+        return "a string holds U+0000";
+    }
+    if (!np_utf8_valid((const char *)s, n)) {
+        return "a string is not valid UTF-8";
+    }
+    return NULL;
+}
+
+static int on_null(void *ctx)
+{
+    struct build *b = ctx;
+
+    return add(b, NP_JSON_NULL) != NULL;
+}
+
+static int on_boolean(void *ctx, int value)
+{
+    struct build *b = ctx;
+
+    return add(b, value ? NP_JSON_TRUE : NP_JSON_FALSE) != NULL;
+}
+
+static int on_number(void *ctx, const char *s, size_t n)
+{
+    struct build *b = ctx;
+    bool real = memchr(s, '.', n) != NULL || memchr(s, 'e', n) != NULL || memchr(s, 'E', n) != NULL;
+    struct np_json *v = add(b, real ? NP_JSON_REAL : NP_JSON_INTEGER);
+    char *end = NULL;
+
+    if (v == NULL || (v->s = arena_text(b->doc, (const unsigned char *)s, n)) == NULL) {
+        return stop(b, "out of memory");
+    }
+    v->len = n;
+    errno = 0;
+    if (real) {
+        v->d = strtod(v->s, &end);
+        if (errno == ERANGE && (v->d > 1.0 || v->d < -1.0)) {
+            return stop(b, "a real number is out of range");
+        }
+    } else {
+        long long i = strtoll(v->s, &end, 10);
+
+        if (errno == ERANGE) {
+            return stop(b, "an integer is out of range");
+        }
+        v->i = (int64_t)i;
+        v->d = (double)i;
+    }
+    return 1;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t n)
+{
+    struct build *b = ctx;
+    const char *why = text_problem(s, n);
+    struct np_json *v = why == NULL ? add(b, NP_JSON_STRING) : NULL;
+
+    if (why != NULL) {
+        return stop(b, why);
+    }
+    if (v == NULL || (v->s = arena_text(b->doc, s, n)) == NULL) {
+        return stop(b, "out of memory");
+    }
+    v->len = n;
+    return 1;
+}
+
+static int on_key(void *ctx, const unsigned char *s, size_t n)
+{
+    struct build *b = ctx;
+    const char *why = text_problem(s, n);
+
+    if (why != NULL) {
+        return stop(b, why);
+    }
+    b->key = arena_text(b->doc, s, n);
+    b->key_len = n;
+    return b->key != NULL ? 1 : stop(b, "out of memory");
+}
+
+static int open_container(struct build *b, enum np_json_type t)
+{
+    struct np_json *v = NULL;
+
+    if (++b->depth > NP_JSON_NEST_MAX) {
+        return stop(b, "arrays and objects nest too deep");
+    }
+    v = add(b, t);
+    if (v == NULL) {
+        return 0;
+    }
+    b->open = v;
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, NP_JSON_OBJECT);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, NP_JSON_ARRAY);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    const struct np_json *x = *(const struct np_json *const *)a;
+    const struct np_json *y = *(const struct np_json *const *)b;
+
+    return strcmp(x->key, y->key);
+}
+
+/* True when two members of obj share a key: pairwise for small objects, sorted otherwise. */
+static bool has_duplicate_key(struct build *b, const struct np_json *obj)
+{
+    const struct np_json **keys = NULL;
+    size_t i = 0;
+
+    if (obj->n <= 16) {
+        for (const struct np_json *x = obj->child; x != NULL; x = x->next) {
+            for (const struct np_json *y = x->next; y != NULL; y = y->next) {
+                if (x->key_len == y->key_len && memcmp(x->key, y->key, x->key_len) == 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+    keys = arena_alloc(b->doc, obj->n * sizeof(*keys));
+    if (keys == NULL) {
+        return false; /* caught as out of memory by the next allocation, if any */
+    }
+    for (const struct np_json *x = obj->child; x != NULL; x = x->next) {
+        keys[i++] = x;
+    }
+    qsort(keys, obj->n, sizeof(*keys), cmp_keys);
+    for (i = 1; i < obj->n; i++) {
+        if (strcmp(keys[i - 1]->key, keys[i]->key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int close_container(struct build *b)
+{
+    struct np_json *v = b->open;
+
+    if (v->type == NP_JSON_OBJECT && has_duplicate_key(b, v)) {
+        return stop(b, "an object has a duplicate key");
+    }
+    b->open = v->up;
+    b->depth--;
+    return 1;
+}
+
+static int on_end(void *ctx)
+{
+    return close_container(ctx);
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* Fills err from yajl's own message (its first line) or from the callback's reason. */
+static int parse_error(yajl_handle h, const struct build *b, const unsigned char *buf, size_t len,
+                       struct np_err *err)
+{
+    size_t at = yajl_get_bytes_consumed(h);
+    unsigned char *msg = NULL;
+    int rc = NP_EPARSE;
+
+    if (b->why != NULL) {
+        if (strcmp(b->why, "out of memory") == 0) {
+            rc = NP_ENOMEM;
+        }
+        np_err_set(err, rc, b->what, "invalid JSON near byte %zu: %s", at, b->why);
+        return rc;
+    }
+    msg = yajl_get_error(h, 0, buf, len);
+    if (msg != NULL) {
+        msg[strcspn((char *)msg, "\n")] = '\0';
+    }
+    np_err_set(err, rc, b->what, "invalid JSON at byte %zu: %s", at,
+               msg != NULL ? (const char *)msg : "unreadable");
+    yajl_free_error(h, msg);
+    return rc;
+}
+
+static int hex4(const unsigned char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        int c = p[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= c - '0';
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v |= (c | 0x20) - 'a' + 10;
+        } else {
+            return -1;
+        }
+    }
+    return v;
+}
+
+/*
+ * Offset of the first "\uD800".."\uDBFF" escape not followed by a low surrogate escape, or
+ * len when there is none. yajl would decode it to '?'; Jansson refuses it, and so does this.
+ * A backslash only ever starts an escape (outside strings it is a syntax error anyway), so
+ * hopping from backslash to backslash, skipping the escaped character, sees every escape.
+ */
+static size_t unpaired_high_surrogate(const unsigned char *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    const unsigned char *end = buf + len;
+
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2) {
+        int hi = -1;
+
+        if (p[1] == 'u' && end - p >= 6) {
+            hi = hex4(p + 2);
+        }
+        if (hi >= 0xD800 && hi <= 0xDBFF) {
+            int lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+
+            if (lo < 0xDC00 || lo > 0xDFFF) {
+                return (size_t)(p - buf);
+            }
+            p += 12;
+            continue;
+        }
+        p += 2;
+    }
+    return len;
+}
+
+int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const char *what,
+                  struct np_err *err)
+{
+    struct build b = { .doc = doc, .what = what };
+    const unsigned char *p = buf != NULL ? buf : (const unsigned char *)"";
+    yajl_handle h = NULL;
+    yajl_status st;
+    int rc = 0;
+
+    arena_reset(doc);
+    doc->root = NULL;
+    if (buf != NULL) {
+        size_t at = unpaired_high_surrogate(p, len);
+        const unsigned char *ws = memchr(p, '\f', len);
+
+        if (at < len) {
+            return np_err_set(err, NP_EPARSE, what,
+                              "invalid JSON at byte %zu: an unpaired surrogate escape", at);
+        }
+        /* yajl skips form feeds and vertical tabs as white space; JSON does not (and a raw
+         * control character inside a string is an error too), so any is an error. */
+        if (ws == NULL) {
+            ws = memchr(p, '\v', len);
+        }
+        if (ws != NULL) {
+            return np_err_set(err, NP_EPARSE, what, "invalid JSON at byte %zu: a control character",
+                              (size_t)(ws - p));
+        }
+    }
+    h = yajl_alloc(&callbacks, NULL, &b);
+    if (h == NULL) {
+        return np_err_set(err, NP_ENOMEM, what, "out of memory");
+    }
+    /* Strings are checked by text_problem() after decoding, more strictly than yajl does. */
+    yajl_config(h, yajl_dont_validate_strings, 1);
+    st = yajl_parse(h, p, buf != NULL ? len : 0);
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+    if (st == yajl_status_ok && b.root == NULL) {
+        b.why = "no value";
+    }
+    if (st != yajl_status_ok || b.root == NULL) {
+        rc = parse_error(h, &b, p, buf != NULL ? len : 0, err);
+    } else {
+        doc->root = b.root;
+    }
+    yajl_free(h);
+    return rc;
+}
+
+const struct np_json *np_json_get(const struct np_json *obj, const char *key)
+{
+    if (obj == NULL || obj->type != NP_JSON_OBJECT) {
+        return NULL;
+    }
+    for (const struct np_json *v = obj->child; v != NULL; v = v->next) {
+        if (strcmp(v->key, key) == 0) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+const char *np_json_string(const struct np_json *v)
+{
+    return v != NULL && v->type == NP_JSON_STRING ? v->s : NULL;
+}
+
+bool np_json_is_none(const struct np_json *v)
+{
+    return v == NULL || v->type == NP_JSON_NULL;
+}
+
+static void reserve(struct np_json_out *o, size_t more)
+{
+    size_t cap = o->cap != 0 ? o->cap : 256;
+    char *p = NULL;
+
+    if (o->failed || o->len + more + 1 <= o->cap) {
+        return;
+    }
+    while (cap < o->len + more + 1) {
+        cap *= 2;
+    }
+    p = realloc(o->p, cap);
+    if (p == NULL) {
+        o->failed = true;
+        return;
+    }
+    o->p = p;
+    o->cap = cap;
+}
+
+void np_json_out_put(struct np_json_out *o, const char *s, size_t n)
+{
+    reserve(o, n);
+    if (!o->failed) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+        o->p[o->len] = '\0';
+    }
+}
+
+void np_json_out_string(struct np_json_out *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+    const unsigned char *run = p;
+
+    np_json_out_lit(o, "\"");
+    for (; p < end; p++) {
+        char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+        size_t k = 2;
+
+        if (*p >= 0x20 && *p != '"' && *p != '\\') {
+            continue;
+        }
+        np_json_out_put(o, (const char *)run, (size_t)(p - run));
+        switch (*p) {
+            case '"':
+                esc[1] = '"';
+                break;
+            case '\\':
+                esc[1] = '\\';
+                break;
+            case '\b':
+                esc[1] = 'b';
+                break;
+            case '\f':
+                esc[1] = 'f';
+                break;
+            case '\n':
+                esc[1] = 'n';
+                break;
+            case '\r':
+                esc[1] = 'r';
+                break;
+            case '\t':
+                esc[1] = 't';
+                break;
+            default:
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = hex[*p >> 4];
+                esc[5] = hex[*p & 0xF];
+                k = 6;
+                break;
+        }
+        np_json_out_put(o, esc, k);
+        run = p + 1;
+    }
+    np_json_out_put(o, (const char *)run, (size_t)(p - run));
+    np_json_out_lit(o, "\"");
+}
+
+void np_json_write(struct np_json_out *o, const struct np_json *v)
+{
+    switch (v->type) {
+        case NP_JSON_NULL:
+            np_json_out_lit(o, "null");
+            break;
+        case NP_JSON_FALSE:
+            np_json_out_lit(o, "false");
+            break;
+        case NP_JSON_TRUE:
+            np_json_out_lit(o, "true");
+            break;
+        case NP_JSON_INTEGER:
+        case NP_JSON_REAL:
+            np_json_out_put(o, v->s, v->len);
+            break;
+        case NP_JSON_STRING:
+            np_json_out_string(o, v->s, v->len);
+            break;
+        case NP_JSON_ARRAY:
+        case NP_JSON_OBJECT: {
+            bool obj = v->type == NP_JSON_OBJECT;
+
+            np_json_out_put(o, obj ? "{" : "[", 1);
+            for (const struct np_json *c = v->child; c != NULL; c = c->next) {
+                if (c != v->child) {
+                    np_json_out_lit(o, ",");
+                }
+                if (obj) {
+                    np_json_out_string(o, c->key, c->key_len);
+                    np_json_out_lit(o, ":");
+                }
+                np_json_write(o, c);
+            }
+            np_json_out_put(o, obj ? "}" : "]", 1);
+            break;
+        }
+    }
+}
