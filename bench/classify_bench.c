@@ -5,7 +5,8 @@
  * Loads the taxonomy (default config/taxonomy.json, else the synthetic 45-tag, 250-entity
  * tests/data/taxonomy/synthetic-45.json), parses every article of the JSON-lines file (default
  * the shared Reuters training set) with np_article_parse() - not timed - then times
- * classify_engine_run() (result freed included) over all of them for N rounds and prints one
+ * classify_engine_write() (the result written as JSON text, as the worker does) over all of
+ * them for N rounds and prints one
  * line: taxonomy=... tags=... phrases=... articles/s=... MB/s=... With --synthetic-x10 it also
  * builds taxonomies ten times larger (ten renamed copies of every tag and entity, with
  * perturbed phrases; see perturb_text()) and prints a line for each: "x10-rare", whose extra
@@ -112,19 +113,20 @@ static int bench(const char *label, const char *text, size_t len, const struct c
     size_t given = 0;
     double best = 1e30;
     double total = 0;
+    struct np_json_out out = { 0 };
     for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
         double start = now();
         for (size_t i = 0; i < c->len; i++) {
-            json_t *out = NULL;
-            if (classify_engine_run(e, c->items[i], &out) != 0) {
+            np_json_out_reset(&out);
+            if (classify_engine_write(e, c->items[i], &out) != 0) {
                 fprintf(stderr, "classify-bench: out of memory\n");
+                free(out.p);
                 classify_engine_destroy(&e);
                 return -1;
             }
             if (r == 0) {
-                given += json_array_size(json_object_get(out, "tags"));
+                given += classify_engine_ntags(e);
             }
-            json_decref(out);
         }
         double dt = now() - start;
         if (r > 0) {
@@ -132,6 +134,7 @@ static int bench(const char *label, const char *text, size_t len, const struct c
             best = dt < best ? dt : best;
         }
     }
+    free(out.p);
     double per = total / rounds;
     printf("taxonomy=%s tags=%zu entities=%zu phrases=%zu states=%zu load_ms=%.1f articles=%zu "
            "rounds=%d tags/article=%.2f articles/s=%.0f best_articles/s=%.0f MB/s=%.1f "

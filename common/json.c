@@ -494,6 +494,15 @@ static void reserve(struct np_json_out *o, size_t more)
     o->cap = cap;
 }
 
+void np_json_out_reset(struct np_json_out *o)
+{
+    o->len = 0;
+    o->failed = false;
+    if (o->p != NULL) {
+        o->p[0] = '\0';
+    }
+}
+
 void np_json_out_put(struct np_json_out *o, const char *s, size_t n)
 {
     reserve(o, n);

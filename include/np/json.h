@@ -101,6 +101,9 @@ struct np_json_out {
     bool failed; /* an allocation failed: the content is incomplete */
 };
 
+/* Empties o, keeping its memory (and clearing failed). */
+void np_json_out_reset(struct np_json_out *o);
+
 /* Appends n bytes of s. */
 void np_json_out_put(struct np_json_out *o, const char *s, size_t n);
 

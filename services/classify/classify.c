@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include <zmq.h>
-#include <jansson.h>
 
 #include "classify_engine.h"
 #include "np/article.h"
@@ -78,6 +77,7 @@ struct classify {
     struct np_histogram *seconds;
     struct np_json_doc env_doc; /* the envelope in hand (np_msg_decode) */
     struct np_json_doc art_doc; /* the article in hand */
+    struct np_json_out result;  /* the engine's result, reused */
 };
 
 /*
@@ -139,18 +139,15 @@ static int pass_rejected(struct classify *c, const struct np_envelope *env, zmq_
     return rc;
 }
 
-/* Counts each tag given, by name (the registry bounds the number of names). */
-static void count_tags(struct classify *c, const json_t *tags)
+/* Counts each tag the last run gave, by name (the registry bounds the number of names). */
+static void count_tags(struct classify *c)
 {
     char labels[NP_METRICS_LABELS_MAX];
-    size_t i = 0;
-    json_t *t = NULL;
+    size_t n = classify_engine_ntags(c->engine);
 
-    json_array_foreach(tags, i, t)
-    {
-        const char *name = json_string_value(json_object_get(t, "name"));
-
-        if (name != NULL && np_metrics_label(labels, sizeof(labels), "tag", name) == 0) {
+    for (size_t i = 0; i < n; i++) {
+        if (np_metrics_label(labels, sizeof(labels), "tag", classify_engine_tag(c->engine, i)) ==
+            0) {
             np_counter_inc(
                 np_metrics_counter(c->metrics, "tags_total", "Tags given, by tag", labels));
         }
@@ -193,31 +190,11 @@ static int view_article(const struct np_json *doc, const char *id, struct np_art
     return 0;
 }
 
-/*
- * The engine's result object as envelope members: its compact JSON without the outer braces,
- * in a new string (free()); NULL when out of memory.
- */
-static char *result_members(const json_t *result)
-{
-    char *text = json_dumps(result, JSON_COMPACT);
-    size_t n = text != NULL ? strlen(text) : 0;
-
-    if (n < 2) {
-        free(text);
-        return NULL;
-    }
-    memmove(text, text + 1, n - 2);
-    text[n - 2] = '\0';
-    return text;
-}
-
 /* Classifies one article message; env is decoded, payload is the article frame. */
 static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg_t *payload)
 {
     struct np_err why = { 0 };
-    json_t *result = NULL;
     struct np_article a; /* borrowed views into c->art_doc */
-    char *members = NULL;
     char *buf = NULL;
     size_t len = 0;
     char when[40];
@@ -226,19 +203,19 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
         np_json_parse(&c->art_doc, zmq_msg_data(payload), zmq_msg_size(payload), "article", &why);
 
     if (rc == NP_ENOMEM) {
-        goto out;
+        return rc;
     }
     if (rc != 0 || view_article(c->art_doc.root, env->id, &a, &why) != 0) {
-        rc = pass_rejected(c, env, payload, &why);
-        goto out;
+        return pass_rejected(c, env, payload, &why);
     }
     t0 = (double)np_now_us();
-    rc = classify_engine_run(c->engine, &a, &result);
+    np_json_out_reset(&c->result);
+    rc = classify_engine_write(c->engine, &a, &c->result);
     if (rc != 0) {
-        goto out;
+        return rc;
     }
     np_histogram_observe(c->seconds, ((double)np_now_us() - t0) / 1e6);
-    count_tags(c, json_object_get(result, "tags"));
+    count_tags(c);
     np_date_format(np_now_us(), when, sizeof(when));
     /* What classify adds replaces what the envelope may have carried already. */
     env->region = NULL;
@@ -246,19 +223,14 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     env->tags = NULL;
     env->entities = NULL;
     env->classified_at = when;
-    members = result_members(result);
-    if (members == NULL || np_msg_encode(env, members, &buf, &len) != 0) {
-        rc = NP_ENOMEM;
-        goto out;
+    if (np_msg_encode(env, c->result.p, &buf, &len) != 0) {
+        return NP_ENOMEM;
     }
     np_log_debug("tagged article_id=%s seq=%" PRIu64 " tags=%zu", env->id, env->seq,
-                 json_array_size(json_object_get(result, "tags")));
+                 classify_engine_ntags(c->engine));
     np_counter_inc(c->tagged);
     rc = send_pair(c, buf, len, payload);
-out:
     free(buf);
-    free(members);
-    json_decref(result);
     return rc;
 }
 
@@ -418,6 +390,7 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
     classify_engine_destroy(&c.engine);
     np_json_doc_free(&c.env_doc);
     np_json_doc_free(&c.art_doc);
+    free(c.result.p);
     np_http_stop(&c.http);
     np_metrics_destroy(&c.metrics);
     return rc;

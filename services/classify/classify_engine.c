@@ -39,6 +39,7 @@
 #include "classify_engine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,6 +107,12 @@ struct rank {
     uint32_t idx;
 };
 
+/* A JSON string literal, quotes included. */
+struct jstr {
+    char *s;
+    size_t n;
+};
+
 struct classify_engine {
     struct classify_taxonomy *tx; /* owned */
     char *classifier;             /* owned: "rules/<version>" */
@@ -123,19 +130,19 @@ struct classify_engine {
     size_t n_always;
 
     /*
-     * Output strings made once and shared by every result (jansson strings are immutable and
-     * reference-counted, atomically): saves most of the allocations of building a result.
+     * Output strings, each already a quoted, escaped JSON string, made once at load: writing
+     * a result is then mostly memcpy.
      */
-    json_t **js_tag; /* per tag: its name */
-    json_t **js_any; /* per tag any phrase, flat: its text; tag t starts at js_any_off[t] */
-    size_t *js_any_off;
-    json_t **js_entity; /* per entity: its name */
-    json_t **js_region; /* per entity: its region or NULL */
-    json_t *js_kind[CLASSIFY_KIND_COUNT];
-    json_t *js_field[N_FIELDS];
-    json_t *js_rules;
-    json_t *js_global;
-    json_t *js_classifier;
+    struct jstr *j_tag; /* per tag: its name */
+    struct jstr *j_any; /* per tag any phrase, flat: its text; tag t starts at j_any_off[t] */
+    size_t *j_any_off;
+    struct jstr *j_entity; /* per entity: its name */
+    struct jstr *j_region; /* per entity: its region (s NULL when none) */
+    struct jstr j_kind[CLASSIFY_KIND_COUNT];
+    struct jstr j_field[N_FIELDS];
+    struct jstr j_global;
+    struct jstr j_classifier;
+    size_t n_given; /* tags given by the last run, ranked in touched_t[0..n_given) */
 
     /* Scratch, reused between articles. */
     struct classify_tokens toks;
@@ -471,12 +478,14 @@ out:
     return rc;
 }
 
-static json_t *shared_string(const char *s, bool *ok)
+static void make_jstr(struct jstr *j, const char *s, bool *ok)
 {
-    json_t *j = json_string(s);
+    struct np_json_out o = { 0 };
 
-    *ok = *ok && j != NULL;
-    return j;
+    np_json_out_string(&o, s, strlen(s));
+    j->s = o.p;
+    j->n = o.len;
+    *ok = *ok && !o.failed;
 }
 
 static int make_strings(struct classify_engine *e)
@@ -485,69 +494,67 @@ static int make_strings(struct classify_engine *e)
     size_t n_any = 0;
     bool ok = true;
 
-    e->js_tag = calloc(tx->n_tags + 1, sizeof(json_t *));
-    e->js_any_off = calloc(tx->n_tags + 1, sizeof(*e->js_any_off));
-    e->js_entity = calloc(tx->n_entities + 1, sizeof(json_t *));
-    e->js_region = calloc(tx->n_entities + 1, sizeof(json_t *));
-    for (size_t t = 0; t < tx->n_tags && e->js_any_off != NULL; t++) {
-        e->js_any_off[t] = n_any;
+    e->j_tag = calloc(tx->n_tags + 1, sizeof(*e->j_tag));
+    e->j_any_off = calloc(tx->n_tags + 1, sizeof(*e->j_any_off));
+    e->j_entity = calloc(tx->n_entities + 1, sizeof(*e->j_entity));
+    e->j_region = calloc(tx->n_entities + 1, sizeof(*e->j_region));
+    for (size_t t = 0; t < tx->n_tags && e->j_any_off != NULL; t++) {
+        e->j_any_off[t] = n_any;
         n_any += tx->tags[t].any.len;
     }
-    e->js_any = calloc(n_any + 1, sizeof(json_t *));
-    if (e->js_tag == NULL || e->js_any_off == NULL || e->js_entity == NULL ||
-        e->js_region == NULL || e->js_any == NULL) {
+    e->j_any = calloc(n_any + 1, sizeof(*e->j_any));
+    if (e->j_tag == NULL || e->j_any_off == NULL || e->j_entity == NULL || e->j_region == NULL ||
+        e->j_any == NULL) {
         return NP_ENOMEM;
     }
     for (size_t t = 0; t < tx->n_tags; t++) {
-        e->js_tag[t] = shared_string(tx->tags[t].name, &ok);
+        make_jstr(&e->j_tag[t], tx->tags[t].name, &ok);
         for (size_t i = 0; i < tx->tags[t].any.len; i++) {
-            e->js_any[e->js_any_off[t] + i] = shared_string(tx->tags[t].any.items[i].text, &ok);
+            make_jstr(&e->j_any[e->j_any_off[t] + i], tx->tags[t].any.items[i].text, &ok);
         }
     }
     for (size_t i = 0; i < tx->n_entities; i++) {
-        e->js_entity[i] = shared_string(tx->entities[i].name, &ok);
+        make_jstr(&e->j_entity[i], tx->entities[i].name, &ok);
         if (tx->entities[i].region != NULL) {
-            e->js_region[i] = shared_string(tx->entities[i].region, &ok);
+            make_jstr(&e->j_region[i], tx->entities[i].region, &ok);
         }
     }
     for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
-        e->js_kind[k] = shared_string(classify_kind_name((enum classify_kind)k), &ok);
+        make_jstr(&e->j_kind[k], classify_kind_name((enum classify_kind)k), &ok);
     }
     for (int f = 0; f < N_FIELDS; f++) {
-        e->js_field[f] = shared_string(field_names[f], &ok);
+        make_jstr(&e->j_field[f], field_names[f], &ok);
     }
-    e->js_rules = shared_string("rules", &ok);
-    e->js_global = shared_string("Global", &ok);
-    e->js_classifier = shared_string(e->classifier, &ok);
+    make_jstr(&e->j_global, "Global", &ok);
+    make_jstr(&e->j_classifier, e->classifier, &ok);
     return ok ? 0 : NP_ENOMEM;
 }
 
 static void free_strings(struct classify_engine *e)
 {
-    for (size_t t = 0; e->js_tag != NULL && t < e->tx->n_tags; t++) {
-        json_decref(e->js_tag[t]);
-        for (size_t i = 0; e->js_any != NULL && i < e->tx->tags[t].any.len; i++) {
-            json_decref(e->js_any[e->js_any_off[t] + i]);
+    for (size_t t = 0; e->j_tag != NULL && t < e->tx->n_tags; t++) {
+        free(e->j_tag[t].s);
+        for (size_t i = 0; e->j_any != NULL && i < e->tx->tags[t].any.len; i++) {
+            free(e->j_any[e->j_any_off[t] + i].s);
         }
     }
-    for (size_t i = 0; e->js_entity != NULL && i < e->tx->n_entities; i++) {
-        json_decref(e->js_entity[i]);
-        json_decref(e->js_region[i]);
+    for (size_t i = 0; e->j_entity != NULL && i < e->tx->n_entities; i++) {
+        free(e->j_entity[i].s);
+        free(e->j_region[i].s);
     }
-    free(e->js_tag);
-    free(e->js_any);
-    free(e->js_any_off);
-    free(e->js_entity);
-    free(e->js_region);
+    free(e->j_tag);
+    free(e->j_any);
+    free(e->j_any_off);
+    free(e->j_entity);
+    free(e->j_region);
     for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
-        json_decref(e->js_kind[k]);
+        free(e->j_kind[k].s);
     }
     for (int f = 0; f < N_FIELDS; f++) {
-        json_decref(e->js_field[f]);
+        free(e->j_field[f].s);
     }
-    json_decref(e->js_rules);
-    json_decref(e->js_global);
-    json_decref(e->js_classifier);
+    free(e->j_global.s);
+    free(e->j_classifier.s);
 }
 
 struct classify_engine *classify_engine_load_json(const char *text, size_t len, struct np_err *err)
@@ -884,27 +891,36 @@ static int rank_cmp(const void *a, const void *b)
 
 /* ---- output ---- */
 
-/* Sets obj[key] to the shared value v (a new reference is taken); false on failure. */
-static bool put(json_t *obj, const char *key, json_t *v)
+static void put_jstr(struct np_json_out *o, const struct jstr *j)
 {
-    return v != NULL && json_object_set_nocheck(obj, key, v) == 0;
+    np_json_out_put(o, j->s, j->n);
 }
 
-/* Sets obj[key] to the new value v (stolen, also on failure); false on failure. */
-static bool put_new(json_t *obj, const char *key, json_t *v)
+static void put_uint(struct np_json_out *o, uint64_t v)
 {
-    return v != NULL && json_object_set_new_nocheck(obj, key, v) == 0;
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+
+    np_json_out_put(o, num, (size_t)n);
 }
 
-static json_t *evidence_json(struct classify_engine *e, uint32_t ti)
+/* A real as Jansson writes one: %.17g, with ".0" added when that reads as an integer. */
+static void put_real(struct np_json_out *o, double v)
+{
+    char num[40];
+    int n = snprintf(num, sizeof(num), "%.17g", v);
+
+    np_json_out_put(o, num, (size_t)n);
+    if (strpbrk(num, ".eE") == NULL) {
+        np_json_out_lit(o, ".0");
+    }
+}
+
+static void write_evidence(struct np_json_out *o, struct classify_engine *e, uint32_t ti)
 {
     const struct classify_tag *t = &e->tx->tags[ti];
-    json_t *arr = json_array();
     size_t n = 0;
 
-    if (arr == NULL) {
-        return NULL;
-    }
     for (size_t i = 0; i < t->any.len; i++) {
         const struct pstat *ps = &e->ps[t->any.items[i].pattern];
         if (ps->stamp == e->gen) {
@@ -914,31 +930,28 @@ static json_t *evidence_json(struct classify_engine *e, uint32_t ti)
         }
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    np_json_out_lit(o, "[");
     for (size_t k = 0; k < n && k < EVIDENCE_MAX; k++) {
         const struct pstat *ps = &e->ps[t->any.items[e->rank[k].idx].pattern];
-        json_t *item = json_object();
-        bool ok = item != NULL && json_array_append_new(arr, item) == 0 &&
-                  put(item, "phrase", e->js_any[e->js_any_off[ti] + e->rank[k].idx]) &&
-                  put(item, "field", e->js_field[ps->first_field]) &&
-                  put_new(item, "count",
-                          json_integer((json_int_t)ps->n_text + (json_int_t)ps->n_title)) &&
-                  put_new(item, "offset", json_integer((json_int_t)ps->first_off));
-        if (!ok) {
-            json_decref(arr);
-            return NULL;
-        }
+
+        np_json_out_put(o, ",", k > 0 ? 1 : 0);
+        np_json_out_lit(o, "{\"phrase\":");
+        put_jstr(o, &e->j_any[e->j_any_off[ti] + e->rank[k].idx]);
+        np_json_out_lit(o, ",\"field\":");
+        put_jstr(o, &e->j_field[ps->first_field]);
+        np_json_out_lit(o, ",\"count\":");
+        put_uint(o, (uint64_t)ps->n_text + ps->n_title);
+        np_json_out_lit(o, ",\"offset\":");
+        put_uint(o, ps->first_off);
+        np_json_out_lit(o, "}");
     }
-    return arr;
+    np_json_out_lit(o, "]");
 }
 
-static json_t *tags_json(struct classify_engine *e, unsigned kinds)
+static void write_tags(struct np_json_out *o, struct classify_engine *e, unsigned kinds)
 {
-    json_t *arr = json_array();
     size_t n = 0;
 
-    if (arr == NULL) {
-        return NULL;
-    }
     for (size_t i = 0; i < e->n_always; i++) {
         touch_tag(e, e->always[i]);
     }
@@ -951,58 +964,57 @@ static json_t *tags_json(struct classify_engine *e, unsigned kinds)
         }
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
-    /* evidence_json() reuses rank[], so take the order out first (touched_t is done). */
+    /* write_evidence() reuses rank[], so take the order out first (touched_t is done). */
     for (size_t k = 0; k < n; k++) {
         e->touched_t[k] = e->rank[k].idx;
     }
+    e->n_given = n;
+    np_json_out_lit(o, "\"tags\":[");
     for (size_t k = 0; k < n; k++) {
         uint32_t t = e->touched_t[k];
-        json_t *item = json_object();
-        bool ok =
-            item != NULL && json_array_append_new(arr, item) == 0 &&
-            put(item, "name", e->js_tag[t]) && put_new(item, "score", json_real(e->ts[t].score)) &&
-            put(item, "classifier", e->js_rules) && put_new(item, "evidence", evidence_json(e, t));
-        if (!ok) {
-            json_decref(arr);
-            return NULL;
-        }
+
+        np_json_out_put(o, ",", k > 0 ? 1 : 0);
+        np_json_out_lit(o, "{\"name\":");
+        put_jstr(o, &e->j_tag[t]);
+        np_json_out_lit(o, ",\"score\":");
+        put_real(o, e->ts[t].score);
+        np_json_out_lit(o, ",\"classifier\":\"rules\",\"evidence\":");
+        write_evidence(o, e, t);
+        np_json_out_lit(o, "}");
     }
-    return arr;
+    np_json_out_lit(o, "]");
 }
 
-static json_t *entities_json(struct classify_engine *e)
+static void write_entities(struct np_json_out *o, struct classify_engine *e)
 {
-    json_t *arr = json_array();
     size_t n = e->n_touched_e;
 
-    if (arr == NULL) {
-        return NULL;
-    }
     for (size_t i = 0; i < n; i++) {
         uint32_t en = e->touched_e[i];
         e->rank[i].key = (double)e->es[en].mentions;
         e->rank[i].idx = en;
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    np_json_out_lit(o, "\"entities\":[");
     for (size_t i = 0; i < n; i++) {
         uint32_t en = e->rank[i].idx;
-        json_t *item = json_object();
-        bool ok = item != NULL && json_array_append_new(arr, item) == 0 &&
-                  put(item, "name", e->js_entity[en]) &&
-                  put(item, "kind", e->js_kind[e->tx->entities[en].kind]) &&
-                  put_new(item, "mentions", json_integer((json_int_t)e->es[en].mentions));
-        if (!ok) {
-            json_decref(arr);
-            return NULL;
-        }
+
+        np_json_out_put(o, ",", i > 0 ? 1 : 0);
+        np_json_out_lit(o, "{\"name\":");
+        put_jstr(o, &e->j_entity[en]);
+        np_json_out_lit(o, ",\"kind\":");
+        put_jstr(o, &e->j_kind[e->tx->entities[en].kind]);
+        np_json_out_lit(o, ",\"mentions\":");
+        put_uint(o, e->es[en].mentions);
+        np_json_out_lit(o, "}");
     }
-    return arr;
+    np_json_out_lit(o, "]");
 }
 
-/* The region of the article from the mentioned countries (shared string); NULL when none. */
-static json_t *region_of(const struct classify_engine *e, unsigned *kinds)
+/* The region of the article from the mentioned countries; NULL when none. */
+static const struct jstr *region_of(const struct classify_engine *e, unsigned *kinds)
 {
-    json_t *region = NULL;
+    const struct jstr *region = NULL;
     const char *name = NULL;
 
     *kinds = 0;
@@ -1015,9 +1027,9 @@ static json_t *region_of(const struct classify_engine *e, unsigned *kinds)
         }
         if (name == NULL) {
             name = ent->region;
-            region = e->js_region[en];
+            region = &e->j_region[en];
         } else if (strcmp(name, ent->region) != 0) {
-            region = e->js_global;
+            region = &e->j_global;
         }
     }
     return region;
@@ -1038,9 +1050,11 @@ static void next_generation(struct classify_engine *e)
     e->n_touched_e = 0;
 }
 
-int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out)
+int classify_engine_write(struct classify_engine *e, const struct np_article *a,
+                          struct np_json_out *out)
 {
     const char *fields[N_FIELDS] = { a->title, a->summary, a->body, a->background, a->insights };
+    const struct jstr *region = NULL;
     unsigned kinds = 0;
 
     next_generation(e);
@@ -1060,16 +1074,45 @@ int classify_engine_run(struct classify_engine *e, const struct np_article *a, j
             apply_use(e, &e->uses[pat->use_off + k], ps);
         }
     }
-    json_t *region = region_of(e, &kinds);
-    json_t *obj = json_object();
-    bool ok = obj != NULL && put_new(obj, "tags", tags_json(e, kinds)) &&
-              put_new(obj, "entities", entities_json(e)) &&
-              put(obj, "region", region != NULL ? region : json_null()) &&
-              put(obj, "classifier", e->js_classifier);
-    if (!ok) {
-        json_decref(obj);
-        return NP_ENOMEM;
+    region = region_of(e, &kinds);
+    write_tags(out, e, kinds);
+    np_json_out_lit(out, ",");
+    write_entities(out, e);
+    np_json_out_lit(out, ",\"region\":");
+    if (region != NULL) {
+        put_jstr(out, region);
+    } else {
+        np_json_out_lit(out, "null");
     }
-    *out = obj;
-    return 0;
+    np_json_out_lit(out, ",\"classifier\":");
+    put_jstr(out, &e->j_classifier);
+    return out->failed ? NP_ENOMEM : 0;
+}
+
+size_t classify_engine_ntags(const struct classify_engine *e)
+{
+    return e->n_given;
+}
+
+const char *classify_engine_tag(const struct classify_engine *e, size_t i)
+{
+    return i < e->n_given ? e->tx->tags[e->touched_t[i]].name : NULL;
+}
+
+int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out)
+{
+    struct np_json_out o = { 0 };
+    int rc = 0;
+
+    np_json_out_lit(&o, "{");
+    rc = classify_engine_write(e, a, &o);
+    np_json_out_lit(&o, "}");
+    if (rc == 0 && !o.failed) {
+        *out = json_loadb(o.p, o.len, 0, NULL);
+        rc = *out != NULL ? 0 : NP_ENOMEM;
+    } else {
+        rc = NP_ENOMEM;
+    }
+    free(o.p);
+    return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "np/article.h"
 #include "np/err.h"
+#include "np/json.h"
 
 struct classify_engine;
 
@@ -34,14 +35,27 @@ struct classify_engine *classify_engine_load(const char *path, struct np_err *er
 struct classify_engine *classify_engine_load_json(const char *text, size_t len, struct np_err *err);
 
 /*
- * Classifies one article. On success stores in *out a new JSON object (json_decref()):
- *   {"tags": [{"name", "score", "classifier": "rules",
- *              "evidence": [{"phrase", "field", "count", "offset"}]}],
- *    "entities": [{"name", "kind", "mentions"}],
- *    "region": "Europe" | "Global" | null,
- *    "classifier": "rules/<taxonomy version>"}
- * and returns 0; NP_ENOMEM otherwise. Not thread-safe on one engine (it keeps scratch
+ * Classifies one article and appends the result to out as the members of a JSON object,
+ * without the braces (what classify adds to the envelope):
+ *   "tags":[{"name":..,"score":..,"classifier":"rules",
+ *            "evidence":[{"phrase":..,"field":..,"count":..,"offset":..}]}],
+ *   "entities":[{"name":..,"kind":..,"mentions":..}],
+ *   "region":"Europe" | "Global" | null,
+ *   "classifier":"rules/<taxonomy version>"
+ * Returns 0, or NP_ENOMEM (out->failed). Not thread-safe on one engine (it keeps scratch
  * buffers); use one engine per thread.
+ */
+int classify_engine_write(struct classify_engine *e, const struct np_article *a,
+                          struct np_json_out *out);
+
+/* The tags the last run gave, best first: how many, and the name of the i-th (NULL past the
+ * end). Valid until the next run. */
+size_t classify_engine_ntags(const struct classify_engine *e);
+const char *classify_engine_tag(const struct classify_engine *e, size_t i);
+
+/*
+ * The same result as a new JSON object in *out (json_decref()): the text of
+ * classify_engine_write() in braces, parsed. For tools and tests; returns 0 or NP_ENOMEM.
  */
 int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out);
 
