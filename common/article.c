@@ -1,13 +1,13 @@
 /* article.c - parses, validates and normalises the article a client sends (DESIGN.md 2)
  *
  * ingest calls np_article_parse() on every client message and writes np_article_to_json();
- * classify and store read that canonical JSON back with np_article_parse() too, so
- * normalisation is idempotent: np_article_from_json(np_article_to_json(a)) gives a again.
+ * normalisation is idempotent: np_article_parse() of that canonical JSON gives a again
+ * (test_article checks it on every test article and on Reuters).
  *
  * Order of checks, so the reason given is the most useful one: the message's size, a raw NUL
  * byte, its UTF-8 (checked on the raw bytes so the reason can say what is wrong and where),
- * then JSON (Jansson, with JSON_REJECT_DUPLICATES and JSON_ALLOW_NUL so that a "\u0000" escape
- * is reported against its field rather than as a parse error), then the fields in the order
+ * then JSON (np_json, yajl underneath, with NP_JSON_ALLOW_NUL so that a "\u0000" escape is
+ * reported against its field rather than as a parse error), then the fields in the order
  * given, then what must be present.
  *
  * Choices the contract leaves open:
@@ -23,13 +23,13 @@
  * - A null item in authors or source_tags is a wrong type, not an absent item.
  * - A duplicate key is NP_EINVAL naming the key; a NUL in a key or a raw NUL byte is NP_EPARSE
  *   naming "message"; nesting is limited to NP_JSON_DEPTH_MAX arrays/objects inside one
- *   extra field (NP_ETOOBIG naming it), and the whole message to Jansson's own limit.
- * - extra keeps unknown fields in their original order. np_article_parse() shares their values
- *   with the parsed document (nothing else holds it); np_article_from_json() copies them, as
- *   its input stays the caller's. np_article_to_json() shares them with a->extra (reference
- *   counts, no copy): treat the extra values of the canonical object as read-only.
- * - Speed: one Jansson parse plus one pass over each string; on the Reuters corpus (~0.9 KB an
- *   article) this runs at about 85% of the speed of json_loadb() alone.
+ *   extra field (NP_ETOOBIG naming it), and the whole message to NP_JSON_NEST_MAX (64).
+ * - extra keeps unknown fields in their original order, as Jansson values (a->extra) copied
+ *   from the parsed document. np_article_to_json() shares them with a->extra (reference counts,
+ *   no copy): treat the extra values of the canonical object as read-only.
+ * - Speed: this runs on every client message, so the JSON is parsed with np_json (yajl into a
+ *   reused arena, ~10x Jansson's speed; see np/json.h), plus one pass over each string. Error
+ *   positions are byte offsets.
  */
 #include "np/article.h"
 
@@ -41,6 +41,7 @@
 #include <jansson.h>
 
 #include "np/hash.h"
+#include "np/json.h"
 
 /* How a known field is read. */
 enum field_kind {
@@ -78,28 +79,22 @@ static const struct field fields[] = {
 
 #define FIELD_COUNT (sizeof(fields) / sizeof(fields[0]))
 
-/* How much of the input may be trusted. */
-struct parse_ctx {
-    bool utf8_checked; /* every string is valid UTF-8 already (np_article_parse) */
-    bool share_extra;  /* extra may hold references to the input's values */
-};
-
-static const char *type_name(const json_t *v)
+static const char *type_name(const struct np_json *v)
 {
-    switch (json_typeof(v)) {
-        case JSON_OBJECT:
+    switch (v->type) {
+        case NP_JSON_OBJECT:
             return "object";
-        case JSON_ARRAY:
+        case NP_JSON_ARRAY:
             return "array";
-        case JSON_STRING:
+        case NP_JSON_STRING:
             return "string";
-        case JSON_INTEGER:
-        case JSON_REAL:
+        case NP_JSON_INTEGER:
+        case NP_JSON_REAL:
             return "number";
-        case JSON_TRUE:
-        case JSON_FALSE:
+        case NP_JSON_TRUE:
+        case NP_JSON_FALSE:
             return "boolean";
-        case JSON_NULL:
+        case NP_JSON_NULL:
             return "null";
     }
     return "unknown";
@@ -166,27 +161,24 @@ static char *copy_n(const char *s, size_t n)
 }
 
 /*
- * Checks that v is a string of at most max bytes, free of NUL and (unless the context vouches
- * for it) valid UTF-8; stores it in *s and its length in *n. item >= 0 names a list item.
+ * Checks that v is a string of at most max bytes, free of NUL; stores it in *s and its length
+ * in *n. item >= 0 names a list item. (np_json has checked its UTF-8.)
  */
-static int get_string(const json_t *v, const char *name, long item, size_t max,
-                      const struct parse_ctx *ctx, const char **s, size_t *n, struct np_err *err)
+static int get_string(const struct np_json *v, const char *name, long item, size_t max,
+                      const char **s, size_t *n, struct np_err *err)
 {
     char what[32] = "";
 
     if (item >= 0) {
         snprintf(what, sizeof(what), "item %ld ", item);
     }
-    if (!json_is_string(v)) {
+    if (v->type != NP_JSON_STRING) {
         return np_err_set(err, NP_EINVAL, name, "%smust be a string, got %s", what, type_name(v));
     }
-    *s = json_string_value(v);
-    *n = json_string_length(v);
+    *s = v->s;
+    *n = v->len;
     if (memchr(*s, '\0', *n) != NULL) {
         return np_err_set(err, NP_EPARSE, name, "%scontains a NUL character", what);
-    }
-    if (!ctx->utf8_checked && !np_utf8_valid(*s, *n)) {
-        return np_err_set(err, NP_EPARSE, name, "%sis not valid UTF-8", what);
     }
     if (*n > max) {
         return np_err_set(err, NP_ETOOBIG, name, "%sis %zu bytes, over the limit of %zu", what, *n,
@@ -275,16 +267,17 @@ static int read_date(const char *s, size_t n, int64_t *out, struct np_err *err)
     return np_date_parse(s, "published_at", out, err);
 }
 
-static int read_list(const json_t *v, const struct field *f, const struct parse_ctx *ctx,
-                     struct np_strlist *list, struct np_err *err)
+static int read_list(const struct np_json *v, const struct field *f, struct np_strlist *list,
+                     struct np_err *err)
 {
     size_t count;
+    size_t i = 0;
 
-    if (!json_is_array(v)) {
+    if (v->type != NP_JSON_ARRAY) {
         return np_err_set(err, NP_EINVAL, f->name, "must be an array of strings, got %s",
                           type_name(v));
     }
-    count = json_array_size(v);
+    count = v->n;
     if (count > NP_LIST_MAX) {
         return np_err_set(err, NP_ETOOBIG, f->name, "has %zu items, over the limit of %d", count,
                           NP_LIST_MAX);
@@ -296,11 +289,11 @@ static int read_list(const json_t *v, const struct field *f, const struct parse_
     if (list->items == NULL) {
         return np_err_set(err, NP_ENOMEM, f->name, "out of memory");
     }
-    for (size_t i = 0; i < count; i++) {
+    for (const struct np_json *it = v->child; it != NULL; it = it->next, i++) {
         const char *s = NULL;
         size_t n = 0;
         char *item = NULL;
-        int rc = get_string(json_array_get(v, i), f->name, (long)i, f->max, ctx, &s, &n, err);
+        int rc = get_string(it, f->name, (long)i, f->max, &s, &n, err);
 
         if (rc == 0) {
             rc = normalised_copy(s, n, false, &item, f->name, err);
@@ -316,21 +309,21 @@ static int read_list(const json_t *v, const struct field *f, const struct parse_
 }
 
 /* Reads the value v of the known field f into a. */
-static int read_field(struct np_article *a, const struct field *f, const json_t *v,
-                      const struct parse_ctx *ctx, struct np_err *err)
+static int read_field(struct np_article *a, const struct field *f, const struct np_json *v,
+                      struct np_err *err)
 {
     char **str = (char **)(void *)((char *)a + f->offset);
     const char *s = NULL;
     size_t n = 0;
     int rc;
 
-    if (json_is_null(v) && f->kind != FIELD_TITLE) {
+    if (v->type == NP_JSON_NULL && f->kind != FIELD_TITLE) {
         return 0;
     }
     if (f->kind == FIELD_LIST) {
-        return read_list(v, f, ctx, (struct np_strlist *)(void *)str, err);
+        return read_list(v, f, (struct np_strlist *)(void *)str, err);
     }
-    rc = get_string(v, f->name, -1, f->max, ctx, &s, &n, err);
+    rc = get_string(v, f->name, -1, f->max, &s, &n, err);
     if (rc != 0) {
         return rc;
     }
@@ -357,47 +350,30 @@ static int read_field(struct np_article *a, const struct field *f, const json_t 
     return 0;
 }
 
-/* Checks an extra field's value: no NUL in its strings, valid UTF-8 when not yet checked, at
- * most NP_JSON_DEPTH_MAX levels of arrays and objects. */
-static int check_extra(const json_t *v, const char *name, int depth, const struct parse_ctx *ctx,
-                       struct np_err *err)
+/* Checks an extra field's value: no NUL in its strings and keys, at most NP_JSON_DEPTH_MAX
+ * levels of arrays and objects. */
+static int check_extra(const struct np_json *v, const char *name, int depth, struct np_err *err)
 {
-    const char *key = NULL;
-    const json_t *item = NULL;
-    size_t i = 0;
-
-    if (json_is_string(v)) {
-        if (memchr(json_string_value(v), '\0', json_string_length(v)) != NULL) {
+    if (v->type == NP_JSON_STRING) {
+        if (memchr(v->s, '\0', v->len) != NULL) {
             return np_err_set(err, NP_EPARSE, name, "contains a NUL character");
-        }
-        if (!ctx->utf8_checked && !np_utf8_valid(json_string_value(v), json_string_length(v))) {
-            return np_err_set(err, NP_EPARSE, name, "is not valid UTF-8");
         }
         return 0;
     }
-    if (!json_is_array(v) && !json_is_object(v)) {
+    if (v->type != NP_JSON_ARRAY && v->type != NP_JSON_OBJECT) {
         return 0;
     }
     if (depth >= NP_JSON_DEPTH_MAX) {
         return np_err_set(err, NP_ETOOBIG, name, "nests arrays and objects deeper than %d levels",
                           NP_JSON_DEPTH_MAX);
     }
-    json_array_foreach(v, i, item)
-    {
-        int rc = check_extra(item, name, depth + 1, ctx, err);
+    for (const struct np_json *item = v->child; item != NULL; item = item->next) {
+        int rc = 0;
 
-        if (rc != 0) {
-            return rc;
+        if (item->key != NULL && memchr(item->key, '\0', item->key_len) != NULL) {
+            return np_err_set(err, NP_EPARSE, "message", "contains a NUL character in a key");
         }
-    }
-    json_object_foreach((json_t *)v, key, item)
-    {
-        int rc;
-
-        if (!ctx->utf8_checked && !np_utf8_valid(key, strlen(key))) {
-            return np_err_set(err, NP_EPARSE, name, "has a key that is not valid UTF-8");
-        }
-        rc = check_extra(item, name, depth + 1, ctx, err);
+        rc = check_extra(item, name, depth + 1, err);
         if (rc != 0) {
             return rc;
         }
@@ -405,24 +381,57 @@ static int check_extra(const json_t *v, const char *name, int depth, const struc
     return 0;
 }
 
-static int add_extra(struct np_article *a, const char *key, json_t *v, const struct parse_ctx *ctx,
-                     struct np_err *err)
+/* A Jansson copy of v (extra fields are kept as Jansson values); NULL when out of memory. */
+static json_t *to_jansson(const struct np_json *v)
 {
+    json_t *out = NULL;
+
+    switch (v->type) {
+        case NP_JSON_NULL:
+            return json_null();
+        case NP_JSON_FALSE:
+            return json_false();
+        case NP_JSON_TRUE:
+            return json_true();
+        case NP_JSON_INTEGER:
+            return json_integer((json_int_t)v->i);
+        case NP_JSON_REAL:
+            return json_real(v->d);
+        case NP_JSON_STRING:
+            return json_stringn_nocheck(v->s, v->len);
+        case NP_JSON_ARRAY:
+            out = json_array();
+            for (const struct np_json *c = v->child; c != NULL && out != NULL; c = c->next) {
+                if (json_array_append_new(out, to_jansson(c)) != 0) {
+                    json_decref(out);
+                    out = NULL;
+                }
+            }
+            return out;
+        case NP_JSON_OBJECT:
+            out = json_object();
+            for (const struct np_json *c = v->child; c != NULL && out != NULL; c = c->next) {
+                if (json_object_setn_new_nocheck(out, c->key, c->key_len, to_jansson(c)) != 0) {
+                    json_decref(out);
+                    out = NULL;
+                }
+            }
+            return out;
+    }
+    return NULL;
+}
+
+static int add_extra(struct np_article *a, const struct np_json *v, struct np_err *err)
+{
+    const char *key = v->key;
     int rc;
 
-    if (!ctx->utf8_checked && !np_utf8_valid(key, strlen(key))) {
-        return np_err_set(err, NP_EPARSE, "message", "has a key that is not valid UTF-8");
-    }
     /* A key "" cannot be named as a field: the reason names the message instead. */
-    rc = check_extra(v, key[0] != '\0' ? key : "message", 0, ctx, err);
+    rc = check_extra(v, key[0] != '\0' ? key : "message", 0, err);
     if (rc != 0) {
         return rc;
     }
-    if (ctx->share_extra) {
-        rc = json_object_set_nocheck(a->extra, key, v);
-    } else {
-        rc = json_object_set_new_nocheck(a->extra, key, json_deep_copy(v));
-    }
+    rc = json_object_set_new_nocheck(a->extra, key, to_jansson(v));
     return rc != 0 ? np_err_set(err, NP_ENOMEM, key, "out of memory") : 0;
 }
 
@@ -436,16 +445,13 @@ static const struct field *find_field(const char *key)
     return NULL;
 }
 
-static int build(const json_t *obj, const struct parse_ctx *ctx, struct np_article **out,
-                 struct np_err *err)
+static int build(const struct np_json *obj, struct np_article **out, struct np_err *err)
 {
     struct np_article *a = NULL;
-    const char *key = NULL;
-    json_t *v = NULL;
     bool body_given = false;
     int rc = NP_ENOMEM;
 
-    if (!json_is_object(obj)) {
+    if (obj->type != NP_JSON_OBJECT) {
         return np_err_set(err, NP_EPARSE, "message", "must be a JSON object, got %s",
                           type_name(obj));
     }
@@ -458,15 +464,20 @@ static int build(const json_t *obj, const struct parse_ctx *ctx, struct np_artic
         goto fail;
     }
     a->published_at = NP_TIME_NONE;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        const struct field *f = find_field(key);
+    for (const struct np_json *v = obj->child; v != NULL; v = v->next) {
+        const struct field *f = NULL;
 
-        rc = f != NULL ? read_field(a, f, v, ctx, err) : add_extra(a, key, v, ctx, err);
+        if (memchr(v->key, '\0', v->key_len) != NULL) {
+            rc = np_err_set(err, NP_EPARSE, "message", "contains a NUL character in a key");
+            goto fail;
+        }
+        f = find_field(v->key);
+        rc = f != NULL ? read_field(a, f, v, err) : add_extra(a, v, err);
         if (rc != 0) {
             goto fail;
         }
-        if (f != NULL && f->offset == offsetof(struct np_article, body) && !json_is_null(v)) {
+        if (f != NULL && f->offset == offsetof(struct np_article, body) &&
+            v->type != NP_JSON_NULL) {
             body_given = true;
         }
     }
@@ -497,47 +508,35 @@ fail:
     return rc;
 }
 
-/* Turns a Jansson load error into ours. */
-static int json_error(const json_error_t *je, struct np_err *err)
+/* Words a failed np_json_parse() of a client message as np_article_parse() reports it. */
+static int json_error(const struct np_json_doc *doc, struct np_err *err)
 {
-    const char *near = NULL;
+    char key[NP_ERR_FIELD_MAX];
 
-    switch (json_error_code(je)) {
-        case json_error_out_of_memory:
+    switch (doc->fault) {
+        case NP_JSON_NOMEM:
             return np_err_set(err, NP_ENOMEM, "message", "out of memory");
-        case json_error_null_byte_in_key:
-            return np_err_set(err, NP_EPARSE, "message", "contains a NUL character in a key");
-        case json_error_stack_overflow:
-            return np_err_set(err, NP_ETOOBIG, "message", "nests too deeply (line %d, column %d)",
-                              je->line, je->column);
-        case json_error_duplicate_key:
-            /* The text ends with "near '"key"'": name the key when it is short. */
-            near = strstr(je->text, "near '\"");
-            if (near != NULL) {
-                char key[NP_ERR_FIELD_MAX];
-                size_t n = strlen(near + 7);
-
-                if (n >= 2 && n - 2 < sizeof(key)) {
-                    memcpy(key, near + 7, n - 2);
-                    key[n - 2] = '\0';
-                    return np_err_set(err, NP_EINVAL, key, "is given twice (line %d, column %d)",
-                                      je->line, je->column);
-                }
+        case NP_JSON_DEEP:
+            return np_err_set(err, NP_ETOOBIG, "message",
+                              "nests arrays and objects deeper than %d levels (byte %zu)",
+                              NP_JSON_NEST_MAX, doc->fault_at);
+        case NP_JSON_DUPLICATE:
+            if (doc->fault_key[0] != '\0' && strlen(doc->fault_key) < sizeof(key)) {
+                snprintf(key, sizeof(key), "%s", doc->fault_key);
+                return np_err_set(err, NP_EINVAL, key, "is given twice (byte %zu)", doc->fault_at);
             }
-            return np_err_set(err, NP_EINVAL, "message", "has a duplicate key: %s", je->text);
+            return np_err_set(err, NP_EINVAL, "message", "has a duplicate key (byte %zu)",
+                              doc->fault_at);
         default:
-            return np_err_set(err, NP_EPARSE, "message",
-                              "is not valid JSON: %s (line %d, column %d)", je->text, je->line,
-                              je->column);
+            return np_err_set(err, NP_EPARSE, "message", "is not valid JSON at byte %zu: %s",
+                              doc->fault_at, doc->fault_why);
     }
 }
 
 int np_article_parse(const void *buf, size_t len, struct np_article **out, struct np_err *err)
 {
-    static const struct parse_ctx ctx = { .utf8_checked = true, .share_extra = true };
+    struct np_json_doc doc = { 0 };
     const char *nul = NULL;
-    json_error_t je;
-    json_t *root = NULL;
     int rc;
 
     if (buf == NULL) {
@@ -559,23 +558,10 @@ int np_article_parse(const void *buf, size_t len, struct np_article **out, struc
 
         return np_err_set(err, NP_EPARSE, "message", "is not valid UTF-8: %s (byte %zu)", why, at);
     }
-    root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-    if (root == NULL) {
-        return json_error(&je, err);
-    }
-    rc = build(root, &ctx, out, err);
-    json_decref(root);
+    rc = np_json_parse(&doc, buf, len, "message", NP_JSON_ALLOW_NUL, NULL);
+    rc = rc != 0 ? json_error(&doc, err) : build(doc.root, out, err);
+    np_json_doc_free(&doc);
     return rc;
-}
-
-int np_article_from_json(const json_t *obj, struct np_article **out, struct np_err *err)
-{
-    static const struct parse_ctx ctx = { .utf8_checked = false, .share_extra = false };
-
-    if (obj == NULL) {
-        return np_err_set(err, NP_EPARSE, "message", "is missing");
-    }
-    return build(obj, &ctx, out, err);
 }
 
 static int set_string(json_t *o, const char *key, const char *s)

@@ -34,7 +34,10 @@ struct build {
     size_t key_len;
     int depth;
     const char *what;
+    unsigned flags;
     const char *why; /* set by a callback that stops the parse */
+    enum np_json_fault fault;
+    const char *fault_key; /* NP_JSON_DUPLICATE: the key */
 };
 
 static void *arena_alloc(struct np_json_doc *doc, size_t n)
@@ -109,10 +112,16 @@ static char *arena_text(struct np_json_doc *doc, const unsigned char *s, size_t 
     return p;
 }
 
-static int stop(struct build *b, const char *why)
+static int stop(struct build *b, enum np_json_fault fault, const char *why)
 {
+    b->fault = fault;
     b->why = why;
     return 0;
+}
+
+static int no_memory(struct build *b)
+{
+    return stop(b, NP_JSON_NOMEM, "out of memory");
 }
 
 /* A new value of type t, linked under the open container (or as the root). */
@@ -122,7 +131,7 @@ static struct np_json *add(struct build *b, enum np_json_type t)
     struct np_json *up = b->open;
 
     if (v == NULL) {
-        b->why = "out of memory";
+        no_memory(b);
         return NULL;
     }
     memset(v, 0, sizeof(*v));
@@ -147,11 +156,22 @@ static struct np_json *add(struct build *b, enum np_json_type t)
     return v;
 }
 
-/* Decoded text must be strict UTF-8 without NUL: the same rule as Jansson's default. */
-static const char *text_problem(const unsigned char *s, size_t n)
+/* Decoded text must be strict UTF-8 without NUL (unless NP_JSON_ALLOW_NUL): the same rule
+ * as Jansson's default. */
+static const char *text_problem(const struct build *b, const unsigned char *s, size_t n)
 {
-    if (memchr(s, '\0', n) != NULL) {
+    const unsigned char *nul = memchr(s, '\0', n);
+
+    if (nul != NULL && !(b->flags & NP_JSON_ALLOW_NUL)) {
         return "a string holds U+0000";
+    }
+    while (nul != NULL) { /* np_utf8_valid() refuses NUL: check the text around each */
+        if (!np_utf8_valid((const char *)s, (size_t)(nul - s))) {
+            return "a string is not valid UTF-8";
+        }
+        n -= (size_t)(nul - s) + 1;
+        s = nul + 1;
+        nul = memchr(s, '\0', n);
     }
     if (!np_utf8_valid((const char *)s, n)) {
         return "a string is not valid UTF-8";
@@ -181,20 +201,20 @@ static int on_number(void *ctx, const char *s, size_t n)
     char *end = NULL;
 
     if (v == NULL || (v->s = arena_text(b->doc, (const unsigned char *)s, n)) == NULL) {
-        return stop(b, "out of memory");
+        return no_memory(b);
     }
     v->len = n;
     errno = 0;
     if (real) {
         v->d = strtod(v->s, &end);
         if (errno == ERANGE && (v->d > 1.0 || v->d < -1.0)) {
-            return stop(b, "a real number is out of range");
+            return stop(b, NP_JSON_RANGE, "a real number is out of range");
         }
     } else {
         long long i = strtoll(v->s, &end, 10);
 
         if (errno == ERANGE) {
-            return stop(b, "an integer is out of range");
+            return stop(b, NP_JSON_RANGE, "an integer is out of range");
         }
         v->i = (int64_t)i;
         v->d = (double)i;
@@ -205,14 +225,14 @@ static int on_number(void *ctx, const char *s, size_t n)
 static int on_string(void *ctx, const unsigned char *s, size_t n)
 {
     struct build *b = ctx;
-    const char *why = text_problem(s, n);
+    const char *why = text_problem(b, s, n);
     struct np_json *v = why == NULL ? add(b, NP_JSON_STRING) : NULL;
 
     if (why != NULL) {
-        return stop(b, why);
+        return stop(b, NP_JSON_TEXT, why);
     }
     if (v == NULL || (v->s = arena_text(b->doc, s, n)) == NULL) {
-        return stop(b, "out of memory");
+        return no_memory(b);
     }
     v->len = n;
     return 1;
@@ -221,14 +241,14 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
 static int on_key(void *ctx, const unsigned char *s, size_t n)
 {
     struct build *b = ctx;
-    const char *why = text_problem(s, n);
+    const char *why = text_problem(b, s, n);
 
     if (why != NULL) {
-        return stop(b, why);
+        return stop(b, NP_JSON_TEXT, why);
     }
     b->key = arena_text(b->doc, s, n);
     b->key_len = n;
-    return b->key != NULL ? 1 : stop(b, "out of memory");
+    return b->key != NULL ? 1 : no_memory(b);
 }
 
 static int open_container(struct build *b, enum np_json_type t)
@@ -236,7 +256,7 @@ static int open_container(struct build *b, enum np_json_type t)
     struct np_json *v = NULL;
 
     if (++b->depth > NP_JSON_NEST_MAX) {
-        return stop(b, "arrays and objects nest too deep");
+        return stop(b, NP_JSON_DEEP, "arrays and objects nest too deep");
     }
     v = add(b, t);
     if (v == NULL) {
@@ -260,12 +280,14 @@ static int cmp_keys(const void *a, const void *b)
 {
     const struct np_json *x = *(const struct np_json *const *)a;
     const struct np_json *y = *(const struct np_json *const *)b;
+    int c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
 
-    return strcmp(x->key, y->key);
+    return c != 0 ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-/* True when two members of obj share a key: pairwise for small objects, sorted otherwise. */
-static bool has_duplicate_key(struct build *b, const struct np_json *obj)
+/* A key two members of obj share (NULL when none): pairwise for small objects, sorted
+ * otherwise. */
+static const char *duplicate_key(struct build *b, const struct np_json *obj)
 {
     const struct np_json **keys = NULL;
     size_t i = 0;
@@ -274,34 +296,37 @@ static bool has_duplicate_key(struct build *b, const struct np_json *obj)
         for (const struct np_json *x = obj->child; x != NULL; x = x->next) {
             for (const struct np_json *y = x->next; y != NULL; y = y->next) {
                 if (x->key_len == y->key_len && memcmp(x->key, y->key, x->key_len) == 0) {
-                    return true;
+                    return y->key;
                 }
             }
         }
-        return false;
+        return NULL;
     }
     keys = arena_alloc(b->doc, obj->n * sizeof(*keys));
     if (keys == NULL) {
-        return false; /* caught as out of memory by the next allocation, if any */
+        return NULL; /* caught as out of memory by the next allocation, if any */
     }
     for (const struct np_json *x = obj->child; x != NULL; x = x->next) {
         keys[i++] = x;
     }
     qsort(keys, obj->n, sizeof(*keys), cmp_keys);
     for (i = 1; i < obj->n; i++) {
-        if (strcmp(keys[i - 1]->key, keys[i]->key) == 0) {
-            return true;
+        if (keys[i - 1]->key_len == keys[i]->key_len &&
+            memcmp(keys[i - 1]->key, keys[i]->key, keys[i]->key_len) == 0) {
+            return keys[i]->key;
         }
     }
-    return false;
+    return NULL;
 }
 
 static int close_container(struct build *b)
 {
     struct np_json *v = b->open;
+    const char *dup = v->type == NP_JSON_OBJECT ? duplicate_key(b, v) : NULL;
 
-    if (v->type == NP_JSON_OBJECT && has_duplicate_key(b, v)) {
-        return stop(b, "an object has a duplicate key");
+    if (dup != NULL) {
+        b->fault_key = dup;
+        return stop(b, NP_JSON_DUPLICATE, "an object has a duplicate key");
     }
     b->open = v->up;
     b->depth--;
@@ -325,27 +350,41 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = on_end,
 };
 
-/* Fills err from yajl's own message (its first line) or from the callback's reason. */
-static int parse_error(yajl_handle h, const struct build *b, const unsigned char *buf, size_t len,
-                       struct np_err *err)
+/* Records a failed parse in doc (fault, where, why: copied into the arena) and err. */
+static int fail(struct np_json_doc *doc, enum np_json_fault fault, size_t at, const char *why,
+                const char *what, struct np_err *err)
 {
-    size_t at = yajl_get_bytes_consumed(h);
+    size_t n = strcspn(why, "\n"); /* yajl's messages go on with a second line */
+    char *copy = arena_alloc(doc, n + 1);
+    int rc = fault == NP_JSON_NOMEM ? NP_ENOMEM : NP_EPARSE;
+
+    doc->fault = fault;
+    doc->fault_at = at;
+    doc->fault_why = "out of memory";
+    if (copy != NULL) {
+        memcpy(copy, why, n);
+        copy[n] = '\0';
+        doc->fault_why = copy;
+    }
+    np_err_set(err, rc, what, "invalid JSON at byte %zu: %s", at, doc->fault_why);
+    return rc;
+}
+
+/* Fills err and doc's fault from the callback's reason or from yajl's own message. at: where
+ * yajl stopped. */
+static int parse_error(yajl_handle h, const struct build *b, const unsigned char *buf, size_t len,
+                       size_t at, struct np_err *err)
+{
     unsigned char *msg = NULL;
-    int rc = NP_EPARSE;
+    int rc = 0;
 
     if (b->why != NULL) {
-        if (strcmp(b->why, "out of memory") == 0) {
-            rc = NP_ENOMEM;
-        }
-        np_err_set(err, rc, b->what, "invalid JSON near byte %zu: %s", at, b->why);
-        return rc;
+        b->doc->fault_key = b->fault_key;
+        return fail(b->doc, b->fault, at, b->why, b->what, err);
     }
     msg = yajl_get_error(h, 0, buf, len);
-    if (msg != NULL) {
-        msg[strcspn((char *)msg, "\n")] = '\0';
-    }
-    np_err_set(err, rc, b->what, "invalid JSON at byte %zu: %s", at,
-               msg != NULL ? (const char *)msg : "unreadable");
+    rc = fail(b->doc, NP_JSON_SYNTAX, at, msg != NULL ? (const char *)msg : "unreadable", b->what,
+              err);
     yajl_free_error(h, msg);
     return rc;
 }
@@ -401,23 +440,27 @@ static size_t unpaired_high_surrogate(const unsigned char *buf, size_t len)
 }
 
 int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const char *what,
-                  struct np_err *err)
+                  unsigned flags, struct np_err *err)
 {
-    struct build b = { .doc = doc, .what = what };
+    struct build b = { .doc = doc, .what = what, .flags = flags };
     const unsigned char *p = buf != NULL ? buf : (const unsigned char *)"";
     yajl_handle h = NULL;
     yajl_status st;
+    size_t at = 0;
     int rc = 0;
 
     arena_reset(doc);
     doc->root = NULL;
+    doc->fault = NP_JSON_OK;
+    doc->fault_key = NULL;
+    doc->fault_why = NULL;
+    doc->fault_at = 0;
     if (buf != NULL) {
-        size_t at = unpaired_high_surrogate(p, len);
         const unsigned char *ws = memchr(p, '\f', len);
 
+        at = unpaired_high_surrogate(p, len);
         if (at < len) {
-            return np_err_set(err, NP_EPARSE, what,
-                              "invalid JSON at byte %zu: an unpaired surrogate escape", at);
+            return fail(doc, NP_JSON_TEXT, at, "an unpaired surrogate escape", what, err);
         }
         /* yajl skips form feeds and vertical tabs as white space; JSON does not (and a raw
          * control character inside a string is an error too), so any is an error. */
@@ -431,19 +474,22 @@ int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const ch
     }
     h = yajl_alloc(&callbacks, NULL, &b);
     if (h == NULL) {
-        return np_err_set(err, NP_ENOMEM, what, "out of memory");
+        return fail(doc, NP_JSON_NOMEM, 0, "out of memory", what, err);
     }
     /* Strings are checked by text_problem() after decoding, more strictly than yajl does. */
     yajl_config(h, yajl_dont_validate_strings, 1);
-    st = yajl_parse(h, p, buf != NULL ? len : 0);
+    len = buf != NULL ? len : 0;
+    st = yajl_parse(h, p, len);
+    at = yajl_get_bytes_consumed(h);
     if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
+        st = yajl_complete_parse(h); /* fails at the end of the text, if at all */
+        at = len;
     }
     if (st == yajl_status_ok && b.root == NULL) {
-        b.why = "no value";
+        stop(&b, NP_JSON_SYNTAX, "no value");
     }
     if (st != yajl_status_ok || b.root == NULL) {
-        rc = parse_error(h, &b, p, buf != NULL ? len : 0, err);
+        rc = parse_error(h, &b, p, len, at, err);
     } else {
         doc->root = b.root;
     }

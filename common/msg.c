@@ -115,7 +115,7 @@ int np_msg_decode(const void *buf, size_t len, struct np_json_doc *doc, struct n
     if (len > NP_ENVELOPE_MAX) {
         return np_err_set(err, NP_ETOOBIG, "envelope", "larger than %d bytes", NP_ENVELOPE_MAX);
     }
-    rc = np_json_parse(doc, buf, len, "envelope", err);
+    rc = np_json_parse(doc, buf, len, "envelope", 0, err);
     if (rc == 0 && doc->root->type != NP_JSON_OBJECT) {
         rc = np_err_set(err, NP_EPARSE, "envelope", "must be a JSON object");
     }
@@ -264,7 +264,7 @@ int np_msg_ack_decode(const void *buf, size_t len, uint64_t **seqs, size_t *n, s
     struct np_json_doc doc = { 0 };
     uint64_t *out = NULL;
     size_t count = 0;
-    int rc = np_json_parse(&doc, buf, len, "ack", err);
+    int rc = np_json_parse(&doc, buf, len, "ack", 0, err);
 
     if (rc != 0) {
         goto out;

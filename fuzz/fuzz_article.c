@@ -3,7 +3,7 @@
  * Every input is a client message. Beyond "no crash, no leak, no undefined behaviour" it checks
  * the contract of article.h: an accepted article has a non-empty, valid UTF-8 title and id; its
  * canonical JSON (np_article_to_json) is itself a valid client article that parses back to the
- * same title, body and id, and np_article_from_json agrees with np_article_parse. A broken
+ * same title, body and id. A broken
  * invariant aborts, so libFuzzer reports it as a crash with the input.
  */
 #include <stddef.h>
@@ -71,9 +71,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(same(a->body, b->body), "body round-trips");
     check(same(a->id, b->id), "id round-trips");
     check(a->published_at == b->published_at, "published_at round-trips");
-    np_article_destroy(&b);
-    rc = np_article_from_json(canon, &b, &err);
-    check(rc == 0 && same(a->title, b->title), "np_article_from_json agrees");
     np_article_destroy(&b);
     free(text);
     json_decref(canon);

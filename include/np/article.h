@@ -63,11 +63,6 @@ struct np_article {
 int np_article_parse(const void *buf, size_t len, struct np_article **out, struct np_err *err);
 
 /*
- * The same from an already-parsed JSON object (borrowed; not modified). Same results.
- */
-int np_article_from_json(const json_t *obj, struct np_article **out, struct np_err *err);
-
-/*
  * Returns a new JSON object (json_decref() it) holding the canonical form: every present field,
  * normalised, with "id" set and "published_at" as "YYYY-MM-DDTHH:MM:SSZ", plus the extra fields.
  * NULL on allocation failure.

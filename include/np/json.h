@@ -19,7 +19,7 @@
  *
  * Usage:
  *     struct np_json_doc doc = { 0 };
- *     if (np_json_parse(&doc, buf, len, "envelope", &err) == 0) {
+ *     if (np_json_parse(&doc, buf, len, "envelope", 0, &err) == 0) {
  *         const char *id = np_json_string(np_json_get(doc.root, "id"));
  *     }
  *     ... np_json_parse(&doc, ...) again: the previous values are gone ...
@@ -67,19 +67,37 @@ struct np_json {
 
 struct np_json_chunk;
 
+/* Why a parse failed, for callers that word their own errors (np_article_parse). */
+enum np_json_fault {
+    NP_JSON_OK,
+    NP_JSON_SYNTAX,    /* not JSON */
+    NP_JSON_TEXT,      /* a string or key: invalid UTF-8, or U+0000 (without ALLOW_NUL) */
+    NP_JSON_DUPLICATE, /* an object repeats a key: fault_key */
+    NP_JSON_DEEP,      /* over NP_JSON_NEST_MAX levels */
+    NP_JSON_RANGE,     /* a number out of int64_t or double range */
+    NP_JSON_NOMEM,
+};
+
 /* A parsed document: root, and the arena holding every value. Zero-initialise before use. */
 struct np_json_doc {
     const struct np_json *root; /* NULL until a parse succeeds */
+    enum np_json_fault fault;   /* after a failed parse: why ... */
+    const char *fault_why;      /* ... in words ("parse error: premature EOF") ... */
+    const char *fault_key;      /* ... the repeated key (NP_JSON_DUPLICATE) ... */
+    size_t fault_at;            /* ... and about where (byte offset) */
     struct np_json_chunk *chunks;
 };
 
+/* np_json_parse() flags. */
+#define NP_JSON_ALLOW_NUL 1u /* strings and keys may hold U+0000 (their lengths tell) */
+
 /*
- * Parses buf[0..len) (need not be NUL-terminated) into doc, replacing what doc held. Returns 0;
- * or NP_EPARSE with err naming `what` ("envelope: invalid JSON at byte 12: ...") and doc->root
- * NULL; or NP_ENOMEM.
+ * Parses buf[0..len) (need not be NUL-terminated) into doc, replacing what doc held. flags: 0
+ * or NP_JSON_ALLOW_NUL. Returns 0; or NP_EPARSE with err naming `what` ("envelope: invalid JSON
+ * at byte 12: ...") and doc->root NULL, doc->fault saying why; or NP_ENOMEM.
  */
 int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const char *what,
-                  struct np_err *err);
+                  unsigned flags, struct np_err *err);
 
 /* Releases doc's arena; doc is empty and reusable afterwards. */
 void np_json_doc_free(struct np_json_doc *doc);

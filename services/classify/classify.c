@@ -199,8 +199,8 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     size_t len = 0;
     char when[40];
     double t0 = 0;
-    int rc =
-        np_json_parse(&c->art_doc, zmq_msg_data(payload), zmq_msg_size(payload), "article", &why);
+    int rc = np_json_parse(&c->art_doc, zmq_msg_data(payload), zmq_msg_size(payload), "article", 0,
+                           &why);
 
     if (rc == NP_ENOMEM) {
         return rc;

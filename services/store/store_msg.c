@@ -521,7 +521,7 @@ static int decode_article(struct store_msg *m, const struct np_envelope *e, cons
 
     np_err_clear(&err);
     m->kind = STORE_MSG_ARTICLE;
-    rc = np_json_parse(doc, payload, payload_len, "article", &err);
+    rc = np_json_parse(doc, payload, payload_len, "article", 0, &err);
     if (rc == 0 && doc->root->type != NP_JSON_OBJECT) {
         rc = np_err_set(&err, NP_EPARSE, "article", "must be a JSON object");
     }

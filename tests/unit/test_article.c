@@ -109,31 +109,22 @@ static void assert_articles_equal(const struct np_article *a, const struct np_ar
     assert_true(json_equal(a->extra, b->extra));
 }
 
-/* Checks that the canonical JSON gives the same article back, both as a JSON object
- * (np_article_from_json) and as the bytes ingest sends on (np_article_parse). */
+/* Checks that the canonical JSON gives the same article back, as the bytes ingest sends on
+ * (np_article_parse). */
 static void check_round_trip(const struct np_article *a)
 {
     struct np_err err = { 0 };
-    struct np_article *b = NULL;
     struct np_article *c = NULL;
     json_t *canon = np_article_to_json(a);
     char *text = NULL;
-    int rc;
 
     assert_non_null(canon);
-    rc = np_article_from_json(canon, &b, &err);
-    if (rc != 0) {
-        print_error("round trip: %s\n", err.msg);
-    }
-    assert_int_equal(rc, 0);
-    assert_articles_equal(a, b);
     text = json_dumps(canon, JSON_COMPACT);
     assert_non_null(text);
     assert_int_equal(np_article_parse(text, strlen(text), &c, &err), 0);
     assert_articles_equal(a, c);
     free(text);
     json_decref(canon);
-    np_article_destroy(&b);
     np_article_destroy(&c);
 }
 
@@ -430,40 +421,6 @@ static void test_extra_fields_kept_in_order(void **state)
     np_article_destroy(&a);
 }
 
-static void test_from_json_copies_and_checks(void **state)
-{
-    struct np_err err = { 0 };
-    struct np_article *a = NULL;
-    json_t *o = json_pack("{s:s, s:s, s:{s:[i]}}", "title", "t", "body", "b", "meta", "x", 1);
-
-    (void)state;
-    assert_int_equal(np_article_from_json(o, &a, &err), 0);
-    /* Changing the input afterwards does not change the article. */
-    json_array_append_new(json_object_get(json_object_get(o, "meta"), "x"), json_integer(2));
-    assert_int_equal(json_array_size(json_object_get(json_object_get(a->extra, "meta"), "x")), 1);
-    np_article_destroy(&a);
-    json_decref(o);
-
-    o = json_array();
-    assert_int_equal(np_article_from_json(o, &a, &err), NP_EPARSE);
-    assert_string_equal(err.field, "message");
-    json_decref(o);
-    assert_int_equal(np_article_from_json(NULL, &a, &err), NP_EPARSE);
-
-    /* Strings a program built without Jansson's check are checked here. */
-    o = json_pack("{s:s}", "body", "b");
-    json_object_set_new(o, "title", json_stringn_nocheck("caf\xe9", 4));
-    assert_int_equal(np_article_from_json(o, &a, &err), NP_EPARSE);
-    assert_string_equal(err.field, "title");
-    json_decref(o);
-    o = json_pack("{s:s, s:s}", "title", "t", "body", "b");
-    json_object_set_new(o, "note", json_stringn_nocheck("a\0b", 3));
-    assert_int_equal(np_article_from_json(o, &a, &err), NP_EPARSE);
-    assert_string_equal(err.field, "note");
-    json_decref(o);
-    assert_null(a);
-}
-
 static void test_messages_name_the_problem(void **state)
 {
     struct np_err err = { 0 };
@@ -475,8 +432,7 @@ static void test_messages_name_the_problem(void **state)
     assert_string_equal(err.msg, "title: must be a string, got number");
     np_article_parse("{\"title\": \"t\",", 14, &a, &err);
     assert_int_equal(err.code, NP_EPARSE);
-    assert_non_null(strstr(err.msg, "line 1"));
-    assert_non_null(strstr(err.msg, "column"));
+    assert_non_null(strstr(err.msg, "byte 14"));
     np_article_parse("{\"title\": \"\xed\xa0\x80\"}", 15, &a, &err);
     assert_non_null(strstr(err.msg, "surrogate"));
     np_article_parse("{\"title\": \"\xc0\xaf\"}", 14, &a, &err);
@@ -861,7 +817,6 @@ int main(void)
         cmocka_unit_test(test_nulls_and_empty_strings_are_absent),
         cmocka_unit_test(test_canonical_json_order),
         cmocka_unit_test(test_extra_fields_kept_in_order),
-        cmocka_unit_test(test_from_json_copies_and_checks),
         cmocka_unit_test(test_messages_name_the_problem),
         cmocka_unit_test(test_derive_id_stable_and_by_kind),
         cmocka_unit_test(test_derive_id_without_source_or_date),

@@ -31,7 +31,7 @@ static bool agree(const char *label, const char *s, size_t len)
     struct np_err err = { 0 };
     json_error_t jerr;
     json_t *want = json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    int rc = np_json_parse(&doc, s, len, "doc", &err);
+    int rc = np_json_parse(&doc, s, len, "doc", 0, &err);
 
     if (rc != 0 && want != NULL &&
         (memchr(s, '\0', len) != NULL || strstr(err.msg, "nest too deep") != NULL)) {
@@ -128,10 +128,10 @@ static void test_nesting_limit(void **state)
     (void)state;
     memset(deep, '[', n);
     memset(deep + n, ']', n);
-    assert_int_equal(np_json_parse(&doc, deep, 2 * n, "doc", &err), 0);
+    assert_int_equal(np_json_parse(&doc, deep, 2 * n, "doc", 0, &err), 0);
     memset(deep, '[', n + 1);
     memset(deep + n + 1, ']', n + 1);
-    assert_int_equal(np_json_parse(&doc, deep, 2 * n + 2, "doc", &err), NP_EPARSE);
+    assert_int_equal(np_json_parse(&doc, deep, 2 * n + 2, "doc", 0, &err), NP_EPARSE);
     assert_non_null(strstr(err.msg, "nest"));
 }
 
@@ -142,7 +142,7 @@ static void test_accessors(void **state)
     const struct np_json *t = NULL;
 
     (void)state;
-    assert_int_equal(np_json_parse(&doc, s, strlen(s), "doc", &err), 0);
+    assert_int_equal(np_json_parse(&doc, s, strlen(s), "doc", 0, &err), 0);
     assert_string_equal(np_json_string(np_json_get(doc.root, "id")), "x1");
     assert_null(np_json_string(np_json_get(doc.root, "n")));
     assert_true(np_json_is_none(np_json_get(doc.root, "n")));
@@ -154,7 +154,7 @@ static void test_accessors(void **state)
     assert_string_equal(t->child->next->s, "b");
     assert_true(np_json_get(doc.root, "r")->d == 0.5);
     /* the error names what was parsed and where */
-    assert_int_equal(np_json_parse(&doc, "{\"a\":tru}", 9, "envelope", &err), NP_EPARSE);
+    assert_int_equal(np_json_parse(&doc, "{\"a\":tru}", 9, "envelope", 0, &err), NP_EPARSE);
     assert_string_equal(err.field, "envelope");
     assert_non_null(strstr(err.msg, "envelope: invalid JSON at byte"));
 }
@@ -174,9 +174,9 @@ static void test_big_document(void **state)
         big[2 + 2 * i] = ',';
     }
     big[n] = ']'; /* replaces the last ',' */
-    assert_int_equal(np_json_parse(&doc, big, n + 1, "doc", &err), 0);
+    assert_int_equal(np_json_parse(&doc, big, n + 1, "doc", 0, &err), 0);
     assert_int_equal(doc.root->n, n / 2);
-    assert_int_equal(np_json_parse(&doc, "[1]", 3, "doc", &err), 0);
+    assert_int_equal(np_json_parse(&doc, "[1]", 3, "doc", 0, &err), 0);
     assert_int_equal(doc.root->child->i, 1);
     free(big);
 }
