@@ -38,7 +38,22 @@ struct build {
     const char *why; /* set by a callback that stops the parse */
     enum np_json_fault fault;
     const char *fault_key; /* NP_JSON_DUPLICATE: the key */
+    yajl_handle h;
+    size_t len;     /* of the input */
+    bool finishing; /* in yajl_complete_parse() */
+    size_t end;     /* where the root value ends */
 };
+
+/*
+ * The root value is complete: remember where it ended. yajl leaves an unfinished token after a
+ * complete value undiagnosed ("null\"", "[1] tru"), so np_json_parse() checks that only white
+ * space follows. Inside a callback, yajl's byte count is just past the current token; during
+ * yajl_complete_parse() (a number at the very end) the value ends with the input.
+ */
+static void root_done(struct build *b)
+{
+    b->end = b->finishing ? b->len : yajl_get_bytes_consumed(b->h);
+}
 
 static void *arena_alloc(struct np_json_doc *doc, size_t n)
 {
@@ -139,6 +154,9 @@ static struct np_json *add(struct build *b, enum np_json_type t)
     v->up = up;
     if (up == NULL) {
         b->root = v;
+        if (t != NP_JSON_ARRAY && t != NP_JSON_OBJECT) {
+            root_done(b);
+        }
         return v;
     }
     if (up->type == NP_JSON_OBJECT) {
@@ -330,6 +348,9 @@ static int close_container(struct build *b)
     }
     b->open = v->up;
     b->depth--;
+    if (v->up == NULL) {
+        root_done(b);
+    }
     return 1;
 }
 
@@ -468,8 +489,7 @@ int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const ch
             ws = memchr(p, '\v', len);
         }
         if (ws != NULL) {
-            return np_err_set(err, NP_EPARSE, what, "invalid JSON at byte %zu: a control character",
-                              (size_t)(ws - p));
+            return fail(doc, NP_JSON_SYNTAX, (size_t)(ws - p), "a control character", what, err);
         }
     }
     h = yajl_alloc(&callbacks, NULL, &b);
@@ -479,14 +499,28 @@ int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const ch
     /* Strings are checked by text_problem() after decoding, more strictly than yajl does. */
     yajl_config(h, yajl_dont_validate_strings, 1);
     len = buf != NULL ? len : 0;
+    b.h = h;
+    b.len = len;
     st = yajl_parse(h, p, len);
     at = yajl_get_bytes_consumed(h);
     if (st == yajl_status_ok) {
+        b.finishing = true;
         st = yajl_complete_parse(h); /* fails at the end of the text, if at all */
         at = len;
     }
     if (st == yajl_status_ok && b.root == NULL) {
         stop(&b, NP_JSON_SYNTAX, "no value");
+    }
+    if (st == yajl_status_ok && b.root != NULL) {
+        at = b.end;
+        while (at < len && (p[at] == ' ' || p[at] == '\t' || p[at] == '\n' || p[at] == '\r')) {
+            at++;
+        }
+        if (at < len) {
+            rc = fail(doc, NP_JSON_SYNTAX, at, "parse error: trailing garbage", what, err);
+            yajl_free(h);
+            return rc;
+        }
     }
     if (st != yajl_status_ok || b.root == NULL) {
         rc = parse_error(h, &b, p, len, at, err);

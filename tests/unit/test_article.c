@@ -433,6 +433,8 @@ static void test_messages_name_the_problem(void **state)
     np_article_parse("{\"title\": \"t\",", 14, &a, &err);
     assert_int_equal(err.code, NP_EPARSE);
     assert_non_null(strstr(err.msg, "byte 14"));
+    np_article_parse("{\"title\":\"t\",\f\"body\":\"b\"}", 25, &a, &err);
+    assert_string_equal(err.msg, "message: is not valid JSON at byte 13: a control character");
     np_article_parse("{\"title\": \"\xed\xa0\x80\"}", 15, &a, &err);
     assert_non_null(strstr(err.msg, "surrogate"));
     np_article_parse("{\"title\": \"\xc0\xaf\"}", 14, &a, &err);

@@ -95,6 +95,10 @@ static void test_rules(void **state)
     assert_false(agree_str("9223372036854775808"));  /* over int64_t */
     assert_false(agree_str("1e999"));
     assert_false(agree_str("[1] x"));
+    assert_false(agree_str("null\"")); /* an unfinished token after the value */
+    assert_false(agree_str("[1] tru"));
+    assert_false(agree_str("1 2"));
+    assert_true(agree_str("12 \n"));
     assert_false(agree_str("[1,]"));
     assert_false(agree_str("{\"a\" 1}"));
     assert_false(agree_str("[01]"));
