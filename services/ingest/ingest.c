@@ -55,6 +55,7 @@
 #define PENDING_BYTES_MAX (8U * 1024 * 1024)
 #define BURST_MAX         256 /* client messages read per loop turn */
 #define SCAN_EVERY_MS     50  /* how often the window is scanned for redelivery */
+#define REPLY_HWM_FACTOR  10  /* ROUTER replies queued per client: this many times hwm */
 #define ADDR_FRAMES_MAX   (NP_FRAMES_MAX - 1)
 
 #define OPT(field) offsetof(struct ingest_config, field)
@@ -174,6 +175,7 @@ struct ingest {
     struct np_counter *acked;
     struct np_counter *redelivered;
     struct np_counter *syncs;
+    struct np_counter *replies_dropped;
     struct np_gauge *inflight_g;
     struct np_gauge *journal_bytes;
     struct np_histogram *sync_seconds;
@@ -270,15 +272,26 @@ static int open_sockets(struct ingest *in)
                                     .rcvhwm = (int)cfg->hwm,
                                     .maxmsgsize = 2 * (int64_t)NP_ARTICLE_MAX };
     struct np_zsock_opts inner = { .sndhwm = (int)cfg->hwm, .rcvhwm = (int)cfg->hwm };
+    struct np_zsock_opts router;
     struct np_err err = { 0 };
 
     if (in->allow != NULL) {
         client.curve_secret = in->curve_secret;
     }
+    /*
+     * Replies queue per client until it reads them. A client with `hwm` requests in flight can
+     * still find the queue "full": the ROUTER learns what the client has read only every hwm/2
+     * messages, and a full queue drops the reply (newspipe-push then reports it unanswered,
+     * with its article stored). REPLY_HWM_FACTOR * hwm leaves that headroom; a reply is ~60
+     * bytes, so a client that never reads costs at most ~REPLY_HWM_FACTOR * hwm * 100 bytes.
+     */
+    router = client;
+    router.sndhwm =
+        (int)(cfg->hwm * REPLY_HWM_FACTOR > INT32_MAX ? INT32_MAX : cfg->hwm * REPLY_HWM_FACTOR);
 
     in->pull = np_zsock_open(in->ctx, ZMQ_PULL, cfg->pull, true, &client, &err);
     if (in->pull != NULL) {
-        in->router = np_zsock_open(in->ctx, ZMQ_ROUTER, cfg->router, true, &client, &err);
+        in->router = np_zsock_open(in->ctx, ZMQ_ROUTER, cfg->router, true, &router, &err);
     }
     if (in->router != NULL) {
         in->forward = np_zsock_open(in->ctx, ZMQ_PUSH, cfg->forward, true, &inner, &err);
@@ -305,8 +318,9 @@ static void pending_release(struct pending *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Sends a reply to a ROUTER client: its address frames, then body. Drops it when the client
- * is gone or slow (the reply is advisory; the message itself is safe in the journal). */
+/* Sends a reply to a ROUTER client: its address frames, then body. Drops it (counted in
+ * replies_dropped_total) when the client is gone or has REPLY_HWM_FACTOR * hwm replies unread:
+ * the reply is advisory, the message itself is safe in the journal. */
 static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const char *body,
                        size_t len)
 {
@@ -317,11 +331,13 @@ static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const c
         zmq_msg_copy(&copy, &addr[i]);
         if (zmq_msg_send(&copy, in->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&copy);
+            np_counter_inc(in->replies_dropped);
             np_log_debug("could not reply to client: %s", zmq_strerror(zmq_errno()));
             return;
         }
     }
     if (zmq_send(in->router, body, len, ZMQ_DONTWAIT) < 0) {
+        np_counter_inc(in->replies_dropped);
         np_log_debug("could not reply to client: %s", zmq_strerror(zmq_errno()));
     }
 }
@@ -799,6 +815,8 @@ static int open_metrics(struct ingest *in)
     in->redelivered = np_metrics_counter(m, "redelivered_total",
                                          "Messages sent again after the ack timeout", NULL);
     in->syncs = np_metrics_counter(m, "journal_syncs_total", "Journal group commits", NULL);
+    in->replies_dropped = np_metrics_counter(
+        m, "replies_dropped_total", "ROUTER replies dropped: client gone or not reading", NULL);
     in->inflight_g = np_metrics_gauge(m, "inflight", "Messages journaled and not yet acked", NULL);
     in->journal_bytes =
         np_metrics_gauge(m, "journal_bytes", "Bytes of journal segments on disk", NULL);
