@@ -533,11 +533,14 @@ int np_json_parse(struct np_json_doc *doc, const void *buf, size_t len, const ch
 
 const struct np_json *np_json_get(const struct np_json *obj, const char *key)
 {
+    size_t n = strlen(key);
+
     if (obj == NULL || obj->type != NP_JSON_OBJECT) {
         return NULL;
     }
     for (const struct np_json *v = obj->child; v != NULL; v = v->next) {
-        if (strcmp(v->key, key) == 0) {
+        /* lengths first: with NP_JSON_ALLOW_NUL a key may hold U+0000 */
+        if (v->key_len == n && memcmp(v->key, key, n) == 0) {
             return v;
         }
     }
