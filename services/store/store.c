@@ -146,6 +146,9 @@ static int open_metrics(struct store *s)
                                       np_metrics_latency_bounds, np_metrics_latency_bounds_len);
     s->indexed = np_metrics_counter(m, "articles_indexed_total",
                                     "Articles made searchable by the indexer", NULL);
+    if (s->cfg->migrate_only) {
+        return 0; /* a one-shot: no endpoint, so no clash with a store already serving one */
+    }
     s->http = np_http_start(s->cfg->metrics_bind, (int)s->cfg->metrics_port, m, &err);
     if (s->http == NULL) {
         np_log_error("cannot serve metrics: %s port=%ld", err.msg, s->cfg->metrics_port);

@@ -17,6 +17,10 @@
 
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <zmq.h>
 
 #include "harness.h"
@@ -35,16 +39,31 @@ static int setup(void **state)
     char cmd[1024];
     char sql[256];
     PGresult *r = NULL;
+    struct sockaddr_in addr = { 0 };
+    socklen_t alen = sizeof(addr);
+    int busy = -1;
+    int rc = 0;
 
     if (f == NULL || h_pipeline_init(&f->p, "writer") != 0) {
         return -1;
     }
-    /* The owner migrates. */
+    /* The owner migrates, while something (a running store, in real life) holds the metrics
+     * port: --migrate-only serves no endpoint, so it must not care. */
+    busy = socket(AF_INET, SOCK_STREAM, 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (busy < 0 || bind(busy, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(busy, 1) != 0 || getsockname(busy, (struct sockaddr *)&addr, &alen) != 0) {
+        return -1;
+    }
     snprintf(cmd, sizeof(cmd),
-             "NP_DB_CONNINFO='%s' NP_STORE_METRICS_PORT=0 '%s/newspipe-store' --migrate-only "
-             "2>>'%s/migrate.log'",
-             f->p.conninfo, getenv("NP_BIN_DIR"), f->p.dir);
-    if (system(cmd) != 0) {
+             "NP_DB_CONNINFO='%s' NP_STORE_METRICS_BIND=127.0.0.1 NP_STORE_METRICS_PORT=%d "
+             "'%s/newspipe-store' --migrate-only 2>>'%s/migrate.log'",
+             f->p.conninfo, ntohs(addr.sin_port), getenv("NP_BIN_DIR"), f->p.dir);
+    rc = system(cmd);
+    close(busy);
+    if (rc != 0) {
+        fprintf(stderr, "newspipe-store --migrate-only failed (see %s/migrate.log)\n", f->p.dir);
         return -1;
     }
     snprintf(f->role, sizeof(f->role), "np_writer_%ld", (long)getpid());
