@@ -9,6 +9,8 @@
 # trust authentication for the superuser "postgres". initdb refuses to run as root, so as root
 # the cluster belongs to an unprivileged user (NP_PG_OS_USER, default "nobody").
 # With NP_TEST_PGHOST set, tests use that server and start/stop do nothing.
+# The server is not durable (fsync, synchronous_commit and full_page_writes off: tests want
+# speed); NP_PG_DURABLE=1 keeps PostgreSQL's durable defaults (bench/run --durable).
 set -eu
 
 cmd=${1:?usage: pg_harness.sh start|stop|pause|resume DIR [PORT]}
@@ -35,8 +37,10 @@ as_owner() {
 }
 
 pg_ctl_start() {
+    fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${NP_PG_DURABLE:-0}" = 1 ] && fast=""
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -p $port -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB" \
+        -o "-k $dir -p $port -c listen_addresses='' $fast -c max_connections=100 -c shared_buffers=128MB" \
         start >/dev/null
 }
 
