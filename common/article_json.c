@@ -5,129 +5,50 @@
  * one character at a time, which was a third of ingest's CPU. This writer produces the same
  * document (same keys, same order, same values; tests/unit/test_article_json.c compares them
  * on every test article and on all of Reuters) with one pass over each string: runs of bytes
- * that need no escape are copied with memcpy. Extra fields, small and rare, still go through
- * json_dumpb. Strings are valid UTF-8 without NUL (np_article_parse guarantees it), so only '"',
- * '\' and control characters need escapes; non-ASCII is written as is, as Jansson does.
+ * that need no escape are copied with memcpy (np_json_out_string, the escaper np/json.h shares
+ * with the envelope and classify's result). Extra fields, small and rare, still go through
+ * json_dump_callback. Strings are valid UTF-8 without NUL (np_article_parse guarantees it), so
+ * only '"', '\' and control characters need escapes; non-ASCII is written as is, as Jansson
+ * does.
  */
 #include "np/article.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing output buffer. */
-struct out {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
+#include "np/json.h"
 
-static void reserve(struct out *o, size_t more)
+/* Writes s, a C string, as a JSON string. */
+static void put_string(struct np_json_out *o, const char *s)
 {
-    size_t cap = o->cap ? o->cap : 4096;
-    char *p = NULL;
-
-    if (o->failed || o->len + more <= o->cap) {
-        return;
-    }
-    while (cap < o->len + more) {
-        cap *= 2;
-    }
-    p = realloc(o->p, cap);
-    if (p == NULL) {
-        o->failed = true;
-        return;
-    }
-    o->p = p;
-    o->cap = cap;
-}
-
-static void put(struct out *o, const char *s, size_t n)
-{
-    reserve(o, n);
-    if (!o->failed) {
-        memcpy(o->p + o->len, s, n);
-        o->len += n;
-    }
-}
-
-/* Writes s as a JSON string. */
-static void put_string(struct out *o, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    const unsigned char *run = p;
-
-    put(o, "\"", 1);
-    for (; *p != '\0'; p++) {
-        char esc[6] = { '\\', 0, 0, 0, 0, 0 };
-        size_t n = 2;
-
-        if (*p >= 0x20 && *p != '"' && *p != '\\') {
-            continue;
-        }
-        put(o, (const char *)run, (size_t)(p - run));
-        switch (*p) {
-            case '"':
-                esc[1] = '"';
-                break;
-            case '\\':
-                esc[1] = '\\';
-                break;
-            case '\b':
-                esc[1] = 'b';
-                break;
-            case '\f':
-                esc[1] = 'f';
-                break;
-            case '\n':
-                esc[1] = 'n';
-                break;
-            case '\r':
-                esc[1] = 'r';
-                break;
-            case '\t':
-                esc[1] = 't';
-                break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[*p >> 4];
-                esc[5] = hex[*p & 0xF];
-                n = 6;
-                break;
-        }
-        put(o, esc, n);
-        run = p + 1;
-    }
-    put(o, (const char *)run, (size_t)(p - run));
-    put(o, "\"", 1);
+    np_json_out_string(o, s, strlen(s));
 }
 
 /* Writes ,"key":"value" (or {"key":... for the first member) when value is set. */
-static void member(struct out *o, const char *key, const char *value)
+static void member(struct np_json_out *o, const char *key, const char *value)
 {
     if (value == NULL) {
         return;
     }
-    put(o, o->len > 1 ? "," : "", o->len > 1 ? 1 : 0);
+    np_json_out_put(o, o->len > 1 ? "," : "", o->len > 1 ? 1 : 0);
     put_string(o, key);
-    put(o, ":", 1);
+    np_json_out_put(o, ":", 1);
     put_string(o, value);
 }
 
-static void list_member(struct out *o, const char *key, const struct np_strlist *l)
+static void list_member(struct np_json_out *o, const char *key, const struct np_strlist *l)
 {
     if (l->len == 0) {
         return;
     }
-    put(o, ",", 1);
+    np_json_out_put(o, ",", 1);
     put_string(o, key);
-    put(o, ":[", 2);
+    np_json_out_put(o, ":[", 2);
     for (size_t i = 0; i < l->len; i++) {
-        put(o, i > 0 ? "," : "", i > 0 ? 1 : 0);
+        np_json_out_put(o, i > 0 ? "," : "", i > 0 ? 1 : 0);
         put_string(o, l->items[i]);
     }
-    put(o, "]", 1);
+    np_json_out_put(o, "]", 1);
 }
 
 /* Known fields are written from the struct; an extra field of the same name is skipped (the
@@ -147,38 +68,41 @@ static bool known(const char *key)
     return false;
 }
 
-static void extra_members(struct out *o, const json_t *extra)
+/* json_dump_callback() target: appends to the np_json_out in data. */
+static int dump_to_out(const char *buffer, size_t size, void *data)
+{
+    struct np_json_out *o = data;
+
+    np_json_out_put(o, buffer, size);
+    return o->failed ? -1 : 0;
+}
+
+static void extra_members(struct np_json_out *o, const json_t *extra)
 {
     const char *key = NULL;
     json_t *v = NULL;
 
     json_object_foreach((json_t *)extra, key, v)
     {
-        size_t n = 0;
-
         if (known(key)) {
             continue;
         }
-        put(o, ",", 1);
+        np_json_out_put(o, ",", 1);
         put_string(o, key);
-        put(o, ":", 1);
-        n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-        reserve(o, n);
-        if (n == 0 || o->failed ||
-            json_dumpb(v, o->p + o->len, n, JSON_COMPACT | JSON_ENCODE_ANY) != n) {
+        np_json_out_put(o, ":", 1);
+        if (json_dump_callback(v, dump_to_out, o, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
             o->failed = true;
             return;
         }
-        o->len += n;
     }
 }
 
 int np_article_write_json(const struct np_article *a, char **out, size_t *len)
 {
-    struct out o = { 0 };
+    struct np_json_out o = { 0 };
     char date[32];
 
-    put(&o, "{", 1);
+    np_json_out_put(&o, "{", 1);
     member(&o, "id", a->id);
     member(&o, "title", a->title);
     member(&o, "body", a->body);
@@ -198,7 +122,7 @@ int np_article_write_json(const struct np_article *a, char **out, size_t *len)
     if (a->extra != NULL) {
         extra_members(&o, a->extra);
     }
-    put(&o, "}", 1);
+    np_json_out_put(&o, "}", 1);
     if (o.failed) {
         free(o.p);
         return NP_ENOMEM;
