@@ -42,6 +42,10 @@
 
 #include "np/hash.h"
 #include "np/json.h"
+#include "np/text.h"
+#include "np/time.h"
+#include "np/url.h"
+#include "np/utf8.h"
 
 /* How a known field is read. */
 enum field_kind {
@@ -98,52 +102,6 @@ static const char *type_name(const struct np_json *v)
             return "null";
     }
     return "unknown";
-}
-
-/* Returns the first invalid byte of p[0..len) (len when none) and why it is invalid. The
- * error path of np_article_parse(); np_utf8_valid() is the fast check. */
-static size_t utf8_explain(const unsigned char *p, size_t len, const char **why)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        *why = c <= 0xBF   ? "a continuation byte without a lead byte"
-               : c <= 0xC1 ? "an overlong encoding"
-               : c <= 0xF4 ? NULL
-               : c <= 0xF7 ? "a code point above U+10FFFF"
-                           : "a byte that never occurs in UTF-8";
-        if (*why != NULL) {
-            return i;
-        }
-        for (size_t k = 1; k < n; k++) {
-            if (i + k >= len || (p[i + k] & 0xC0) != 0x80) {
-                *why = "a truncated multi-byte sequence";
-                return i;
-            }
-        }
-        if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xF0 && p[i + 1] < 0x90)) {
-            *why = "an overlong encoding";
-            return i;
-        }
-        if (c == 0xED && p[i + 1] >= 0xA0) {
-            *why = "a UTF-16 surrogate";
-            return i;
-        }
-        if (c == 0xF4 && p[i + 1] >= 0x90) {
-            *why = "a code point above U+10FFFF";
-            return i;
-        }
-        i += n;
-    }
-    *why = "no error";
-    return len;
 }
 
 /* Returns a new NUL-terminated copy of s[0..n), or NULL. */
@@ -264,7 +222,7 @@ static int read_date(const char *s, size_t n, int64_t *out, struct np_err *err)
     if (i == n) {
         return 0; /* blank: absent */
     }
-    return np_date_parse(s, "published_at", out, err);
+    return np_time_parse(s, "published_at", out, err);
 }
 
 static int read_list(const struct np_json *v, const struct field *f, struct np_strlist *list,
@@ -554,7 +512,7 @@ int np_article_parse(const void *buf, size_t len, struct np_article **out, struc
     }
     if (!np_utf8_valid(buf, len)) {
         const char *why = NULL;
-        size_t at = utf8_explain(buf, len, &why);
+        size_t at = np_utf8_invalid_at(buf, len, &why);
 
         return np_err_set(err, NP_EPARSE, "message", "is not valid UTF-8: %s (byte %zu)", why, at);
     }
@@ -611,7 +569,7 @@ json_t *np_article_to_json(const struct np_article *a)
     rc |= set_string(o, "lang", a->lang);
     rc |= set_string(o, "region", a->region);
     if (a->published_at != NP_TIME_NONE) {
-        np_date_format(a->published_at, date, sizeof(date));
+        np_time_format(a->published_at, date, sizeof(date));
         rc |= set_string(o, "published_at", date);
     }
     rc |= set_list(o, "authors", &a->authors);
@@ -686,7 +644,7 @@ void np_article_derive_id(const struct np_article *a, char *buf, size_t len)
         return;
     }
     if (a->published_at != NP_TIME_NONE) {
-        np_date_format(a->published_at, date, sizeof(date));
+        np_time_format(a->published_at, date, sizeof(date));
     }
     ls = strlen(source);
     lt = strlen(title);

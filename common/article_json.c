@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "np/json.h"
+#include "np/time.h"
 
 /* Writes s, a C string, as a JSON string. */
 static void put_string(struct np_json_out *o, const char *s)
@@ -114,7 +115,7 @@ int np_article_write_json(const struct np_article *a, char **out, size_t *len)
     member(&o, "lang", a->lang);
     member(&o, "region", a->region);
     if (a->published_at != NP_TIME_NONE) {
-        np_date_format(a->published_at, date, sizeof(date));
+        np_time_format(a->published_at, date, sizeof(date));
         member(&o, "published_at", date);
     }
     list_member(&o, "authors", &a->authors);

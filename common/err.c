@@ -5,44 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/*
- * Makes s valid UTF-8 in place: a byte that does not start or continue a well-formed sequence
- * becomes '?', and a sequence cut by the end of the string is dropped. Reasons quote input
- * (Jansson's "near '...'", a key), which may be cut in the middle of a character or be invalid;
- * a reason must still travel in JSON and land in a text column.
- */
-static void make_utf8(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-
-    while (*p != '\0') {
-        size_t n = 0;
-        unsigned int c = *p;
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80) {
-                n = p[i] == '\0' ? (size_t)-1 : 0; /* cut by the end, or malformed */
-                break;
-            }
-        }
-        if (n == (size_t)-1) {
-            *p = '\0';
-            return;
-        }
-        if (n == 0 || (n == 2 && c < 0xC2) || (n == 3 && c == 0xE0 && p[1] < 0xA0) ||
-            (n == 3 && c == 0xED && p[1] >= 0xA0) || (n == 4 && c == 0xF0 && p[1] < 0x90) ||
-            (n == 4 && (c > 0xF4 || (c == 0xF4 && p[1] >= 0x90)))) {
-            *p++ = '?'; /* overlong, surrogate, beyond U+10FFFF, or a stray byte */
-            continue;
-        }
-        p += n;
-    }
-}
+#include "np/utf8.h"
 
 const char *np_strerror(int code)
 {
@@ -92,8 +55,10 @@ int np_err_set(struct np_err *err, int code, const char *field, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
     va_end(ap);
-    make_utf8(err->field);
-    make_utf8(err->msg);
+    /* Reasons quote input (a key, Jansson's "near '...'") that may be cut in the middle of a
+     * character or be invalid; a reason must still travel in JSON and land in a text column. */
+    np_utf8_repair(err->field);
+    np_utf8_repair(err->msg);
     return code;
 }
 

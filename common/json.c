@@ -13,7 +13,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "np/article.h"
+#include "np/utf8.h"
 
 #define ARENA_FIRST (32 * 1024)
 #define ALIGN       (sizeof(void *))

@@ -34,6 +34,7 @@
 #include <pthread.h>
 
 #include "np/err.h"
+#include "np/utf8.h"
 
 /* At most this many labels in one label set (duplicate names are checked against them). */
 #define MAX_LABELS 16
@@ -166,42 +167,10 @@ static bool valid_metric_name(const char *name)
     return strlen(NP_METRICS_PREFIX) + strlen(name) < NP_METRICS_NAME_MAX;
 }
 
-/*
- * Length of the valid UTF-8 sequence at s, or 0 when the bytes there are not one (overlong
- * forms, surrogates and code points above U+10FFFF included). Never reads past a NUL, which is
- * not a continuation byte.
- */
-static size_t utf8_seq_len(const unsigned char *s)
+/* Length of the well-formed UTF-8 sequence at s, or 0; s is NUL-terminated. */
+static size_t utf8_seq_len(const char *s)
 {
-    size_t len;
-    uint32_t cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0u) != 0x80u) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
+    return np_utf8_seq_len(s, s + strnlen(s, 4), NULL);
 }
 
 /*
@@ -225,7 +194,7 @@ static size_t label_value_len(const char *s)
             i += 2;
             continue;
         }
-        n = utf8_seq_len((const unsigned char *)s + i);
+        n = utf8_seq_len(s + i);
         if (n == 0) {
             return 0;
         }
@@ -302,7 +271,7 @@ int np_metrics_label(char *buf, size_t size, const char *name, const char *value
     pos = n + 2;
     for (size_t i = 0; value[i] != '\0';) {
         const char *piece = value + i;
-        size_t plen = utf8_seq_len((const unsigned char *)value + i);
+        size_t plen = utf8_seq_len(value + i);
         size_t step = plen;
 
         if (value[i] == '\\') {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "np/article.h"
+#include "np/time.h"
 
 int64_t np_now_us(void)
 {
@@ -142,7 +143,7 @@ static void new_common(struct np_envelope *env, enum np_msg_kind kind, uint64_t 
     env->seq = seq;
     env->origin_id = origin->id;
     env->origin_ack = origin->ack;
-    np_date_format(received_at, env->received_buf, sizeof(env->received_buf));
+    np_time_format(received_at, env->received_buf, sizeof(env->received_buf));
     env->received_at = env->received_buf;
 }
 

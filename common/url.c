@@ -9,8 +9,9 @@
  * need a full URL parser and can change what the server sees. Any white space, control
  * character or DEL makes the URL invalid (clients must percent-encode).
  */
-#include "np/article.h"
+#include "np/url.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -16,6 +16,8 @@
 
 #include "np/article.h"
 
+#include "np/utf8.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(int ok, const char *what)

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "np/err.h"
+#include "np/time.h"
 
 /* Size limits, in bytes of UTF-8. A client message is at most NP_ARTICLE_MAX. */
 #define NP_ARTICLE_MAX    (1024 * 1024)
@@ -24,9 +25,6 @@
 #define NP_LIST_MAX       (100) /* authors, source_tags */
 #define NP_JSON_DEPTH_MAX (32)  /* nesting allowed in extra fields */
 #define NP_ID_MAX         (NP_SHORT_MAX)
-
-/* "Not given" for np_article.published_at. */
-#define NP_TIME_NONE INT64_MIN
 
 /* A list of owned strings. */
 struct np_strlist {
@@ -46,7 +44,7 @@ struct np_article {
     char *source;         /* or NULL */
     char *lang;           /* or NULL */
     char *region;         /* or NULL */
-    int64_t published_at; /* microseconds since the epoch, UTC, or NP_TIME_NONE */
+    int64_t published_at; /* microseconds since the epoch, UTC, or NP_TIME_NONE (np/time.h) */
     struct np_strlist authors;
     struct np_strlist source_tags;
     json_t *extra; /* owned object: fields this model does not know, kept as given; never NULL */
@@ -87,42 +85,5 @@ void np_article_destroy(struct np_article **ap);
  * into buf (len >= 36).
  */
 void np_article_derive_id(const struct np_article *a, char *buf, size_t len);
-
-/*
- * Normalises an absolute http(s) URL: scheme and host in lower case, default port removed,
- * fragment removed, tracking parameters (utm_*, fbclid, gclid, ...) removed, empty path "/".
- * Returns a new string (free()) in *out and 0, or NP_EINVAL with err naming `field`.
- */
-int np_url_normalise(const char *url, const char *field, char **out, struct np_err *err);
-
-/*
- * Parses a date into microseconds since the epoch, UTC: ISO 8601 / RFC 3339 (date, date-time,
- * optional fraction and offset; no offset means UTC), RFC 2822 ("Tue, 02 Sep 2025 14:52:00
- * -0400", zone names UT, GMT, UTC, EST, EDT, CST, CDT, MST, MDT, PST, PDT), and
- * "MM/DD/YYYY, HH:MM:SS ZZZ" with the same zone names (the sample's layout). Returns 0 or
- * NP_EINVAL (err names `field`).
- */
-int np_date_parse(const char *s, const char *field, int64_t *out, struct np_err *err);
-
-/* Writes t (microseconds, UTC) as "YYYY-MM-DDTHH:MM:SSZ", adding ".ffffff" when t has a
- * fraction. buf needs 32 bytes. */
-void np_date_format(int64_t t, char *buf, size_t len);
-
-/*
- * Collapses runs of Unicode white space to one ASCII space and trims both ends, in place.
- * Keeps paragraph breaks ("\n\n") when keep_paragraphs is true. s must be valid UTF-8.
- */
-void np_text_normalise_space(char *s, bool keep_paragraphs);
-
-/*
- * Strips HTML tags, comments, <script>/<style> contents and decodes character references
- * (named common ones and numeric) into a new plain-text string. Returns NULL on allocation
- * failure. Text without '<' or '&' is copied unchanged.
- */
-char *np_text_strip_html(const char *s);
-
-/* True when buf[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and has no
- * NUL byte. */
-bool np_utf8_valid(const char *buf, size_t len);
 
 #endif /* NP_ARTICLE_H */

@@ -35,6 +35,7 @@
 #include "np/log.h"
 #include "np/metrics.h"
 #include "np/msg.h"
+#include "np/time.h"
 #include "np/zsock.h"
 
 #define OPT(field) offsetof(struct classify_config, field)
@@ -216,7 +217,7 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     }
     np_histogram_observe(c->seconds, ((double)np_now_us() - t0) / 1e6);
     count_tags(c);
-    np_date_format(np_now_us(), when, sizeof(when));
+    np_time_format(np_now_us(), when, sizeof(when));
     /* What classify adds replaces what the envelope may have carried already. */
     env->region = NULL;
     env->classifier = NULL;

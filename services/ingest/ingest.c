@@ -50,6 +50,7 @@
 #include "np/log.h"
 #include "np/metrics.h"
 #include "np/msg.h"
+#include "np/time.h"
 #include "np/zsock.h"
 
 #define PENDING_BYTES_MAX (8U * 1024 * 1024)
@@ -182,14 +183,6 @@ struct ingest {
 };
 
 static struct np_counter *rejected_counter(struct ingest *in, const char *field);
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct slot *slot_of(struct ingest *in, uint64_t seq)
 {
@@ -380,7 +373,7 @@ static int forward(struct ingest *in, uint64_t seq, const char *env, size_t env_
 
     if (rc != 0) {
         s->state = SLOT_UNSENT;
-        s->due_ms = now_ms() + SCAN_EVERY_MS;
+        s->due_ms = np_time_now_ms() + SCAN_EVERY_MS;
         return NP_ETRANSIENT;
     }
     for (uint32_t i = 0; i < s->attempts && timeout < in->cfg->redeliver_max_ms; i++) {
@@ -391,7 +384,7 @@ static int forward(struct ingest *in, uint64_t seq, const char *env, size_t env_
     }
     s->attempts++;
     s->state = SLOT_SENT;
-    s->due_ms = now_ms() + timeout;
+    s->due_ms = np_time_now_ms() + timeout;
     return 0;
 }
 
@@ -471,7 +464,7 @@ static int journal_message(struct ingest *in, char *env, size_t env_len, char *p
         zmq_msg_close(&addr[i]);
     }
     if (in->npend == 0) {
-        in->pend_since_ms = now_ms();
+        in->pend_since_ms = np_time_now_ms();
     }
     in->npend++;
     in->pend_bytes += env_len + payload_len;
@@ -683,7 +676,7 @@ static void handle_acks(struct ingest *in)
 /* Sends again what is due: never sent (classify pushed back) or not acked in time. */
 static int redeliver(struct ingest *in)
 {
-    int64_t now = now_ms();
+    int64_t now = np_time_now_ms();
 
     if (now < in->next_scan_ms) {
         return 0;
@@ -722,12 +715,12 @@ static bool pending_due(const struct ingest *in)
 {
     return in->npend > 0 &&
            ((long)in->npend >= in->cfg->sync_records || in->pend_bytes >= PENDING_BYTES_MAX ||
-            now_ms() - in->pend_since_ms >= in->cfg->sync_ms);
+            np_time_now_ms() - in->pend_since_ms >= in->cfg->sync_ms);
 }
 
 static long poll_timeout(const struct ingest *in)
 {
-    int64_t now = now_ms();
+    int64_t now = np_time_now_ms();
     int64_t t = in->next_scan_ms - now;
 
     if (in->npend > 0) {
@@ -946,8 +939,8 @@ int ingest_run(const struct ingest_config *cfg, volatile sig_atomic_t *stop)
     }
     /* Stop intake; make everything durable; give store a moment to ack what is in flight. */
     np_http_set_ready(in.http, false, "shutting down");
-    deadline = now_ms() + cfg->shutdown_ms;
-    while (rc == 0 && in.inflight > 0 && now_ms() < deadline) {
+    deadline = np_time_now_ms() + cfg->shutdown_ms;
+    while (rc == 0 && in.inflight > 0 && np_time_now_ms() < deadline) {
         rc = turn(&in, false);
     }
     if (rc == 0) {

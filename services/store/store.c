@@ -48,6 +48,7 @@
 #include "np/log.h"
 #include "np/metrics.h"
 #include "np/msg.h"
+#include "np/time.h"
 #include "np/zsock.h"
 #include "store_db.h"
 #include "store_index.h"
@@ -177,14 +178,6 @@ static void count_batch(struct store *s, const struct store_db_stats *st)
     }
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* True once the stop flag is set; records when the grace period ends. */
 static bool stopping(struct store *s)
 {
@@ -192,7 +185,7 @@ static bool stopping(struct store *s)
         return false;
     }
     if (s->stop_deadline_ms == 0) {
-        s->stop_deadline_ms = now_ms() + s->cfg->stop_ms;
+        s->stop_deadline_ms = np_time_now_ms() + s->cfg->stop_ms;
     }
     return true;
 }
@@ -200,7 +193,7 @@ static bool stopping(struct store *s)
 /* True when store is stopping and its grace period is over. */
 static bool out_of_time(struct store *s)
 {
-    return stopping(s) && now_ms() >= s->stop_deadline_ms;
+    return stopping(s) && np_time_now_ms() >= s->stop_deadline_ms;
 }
 
 /* Sleeps for the next backoff delay (capped exponential, full jitter), in slices so a stop is
@@ -217,8 +210,8 @@ static bool backoff(struct store *s)
     delay = delay > cap ? cap : delay;
     delay = delay / 2 + (long)(rand_r(&s->seed) % (unsigned int)(delay / 2 + 1));
     s->retries++;
-    until = now_ms() + delay;
-    while (now_ms() < until) {
+    until = np_time_now_ms() + delay;
+    while (np_time_now_ms() < until) {
         struct timespec ts = { 0, 20 * 1000000L };
 
         if (out_of_time(s)) {
@@ -412,7 +405,7 @@ static int flush(struct store *s)
     struct store_db_stats st;
     uint64_t lo = 0;
     uint64_t hi = 0;
-    int64_t t0 = now_ms();
+    int64_t t0 = np_time_now_ms();
     int rc = 0;
 
     if (s->n == 0) {
@@ -451,7 +444,7 @@ static int flush(struct store *s)
     np_log_debug("stored batch batch=%zu articles=%zu existing=%zu duplicates=%zu rejected=%zu "
                  "isolated=%zu dropped=%zu seq_min=%" PRIu64 " seq_max=%" PRIu64 " ms=%" PRId64,
                  s->n, st.articles, st.existing, st.duplicates, st.rejected, st.isolated,
-                 st.dropped, lo, hi, now_ms() - t0);
+                 st.dropped, lo, hi, np_time_now_ms() - t0);
     for (size_t i = 0; i < s->n; i++) {
         store_msg_destroy(&s->batch[i]);
     }
@@ -495,7 +488,7 @@ static int read_some(struct store *s)
             np_log_warn("refused a pipeline message seq=%s reason=\"%s\"", seq, m->reason);
         }
         if (s->nfill == 0) {
-            s->batch_started_ms = now_ms();
+            s->batch_started_ms = np_time_now_ms();
         }
         s->fill[s->nfill++] = m;
     }
@@ -567,7 +560,7 @@ static int hand_off(struct store *s)
         /* Batches at least half full mean the writer is saturated (at a steady low rate
          * they hold a batch_ms worth of articles): the search indexer then waits. */
         if (2 * s->n >= (size_t)s->cfg->batch_size) {
-            atomic_store(&s->busy_until_ms, store_index_now_ms() + 1000);
+            atomic_store(&s->busy_until_ms, np_time_now_ms() + 1000);
         }
         pthread_cond_broadcast(&s->cond);
     }
@@ -594,7 +587,7 @@ static long poll_timeout(struct store *s)
     if (s->nfill == 0) {
         return STORE_POLL_MS;
     }
-    left = s->batch_started_ms + s->cfg->batch_ms - now_ms();
+    left = s->batch_started_ms + s->cfg->batch_ms - np_time_now_ms();
     if (left <= 0) {
         return STORE_HANDOFF_POLL_MS; /* due, the writer is busy: look again soon */
     }
@@ -625,7 +618,7 @@ static int loop(struct store *s)
         }
         rc = (item.revents & ZMQ_POLLIN) != 0 ? read_some(s) : 0;
         full = s->nfill >= (size_t)s->cfg->batch_size;
-        due = s->nfill > 0 && now_ms() - s->batch_started_ms >= s->cfg->batch_ms;
+        due = s->nfill > 0 && np_time_now_ms() - s->batch_started_ms >= s->cfg->batch_ms;
         /* A due batch waits (and grows) while the writer is busy; a full one blocks. */
         if (rc == 0 && (full || (due && !writer_busy(s)))) {
             rc = hand_off(s);

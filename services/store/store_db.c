@@ -38,6 +38,7 @@
 #include "np/err.h"
 #include "np/hash.h"
 #include "np/log.h"
+#include "np/time.h"
 
 static const char SQL_CREATE_MIGRATIONS[] =
     "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
@@ -723,7 +724,7 @@ static int record_batch_duplicates(struct writer *w, size_t n)
             continue;
         }
         snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
-        np_date_format(m->received_us, at, sizeof(at));
+        np_time_format(m->received_us, at, sizeof(at));
         rc = array_add(&arr[0], &len[0], &cap[0], m->id);
         rc = rc != 0 ? rc : array_add(&arr[1], &len[1], &cap[1], seq);
         rc = rc != 0 ? rc : array_add(&arr[2], &len[2], &cap[2], at);

@@ -24,6 +24,7 @@
 #include "np/db.h"
 #include "np/err.h"
 #include "np/log.h"
+#include "np/time.h"
 
 #define MAX_DEFER_MS 10000
 #define RETRY_MAX_MS 5000
@@ -49,14 +50,6 @@ struct store_index {
     pthread_t thread;
     atomic_bool stop;
 };
-
-int64_t store_index_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps ms, in slices, returning early when asked to stop. */
 static void nap(struct store_index *x, long ms)
@@ -106,7 +99,7 @@ static void *run(void *arg)
     long backoff = 0;
 
     while (!atomic_load(&x->stop)) {
-        int64_t now = store_index_now_ms();
+        int64_t now = np_time_now_ms();
         long n = 0;
 
         if (atomic_load(x->busy_until_ms) > now &&

@@ -33,6 +33,7 @@
 #include "np/json.h"
 #include "np/log.h"
 #include "np/msg.h"
+#include "np/time.h"
 
 /* Article keys that have their own column; the rest goes to extra. */
 static const char *const column_keys[] = { "id",           "title",      "body", "summary",
@@ -583,7 +584,7 @@ int store_msg_decode(const void *env, size_t env_len, const void *payload, size_
          * keep the row, but there is no seq to ack and nobody to ack it to. */
         m->has_seq = e.origin_id[0] != '\0';
         m->seq = e.seq;
-        if (np_date_parse(e.received_at, "received_at", &m->received_us, NULL) != 0) {
+        if (np_time_parse(e.received_at, "received_at", &m->received_us, NULL) != 0) {
             m->received_us = NP_TIME_NONE;
         }
         m->origin_id = m->has_seq ? dup_or_null(e.origin_id) : NULL;

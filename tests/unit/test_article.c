@@ -290,7 +290,7 @@ static void test_reference_article(void **state)
     (void)state;
     assert_string_equal(a->title, "Despite dip in China\xe2\x80\x99s exports to Russia, new deals "
                                   "show \xe2\x80\x98room to grow\xe2\x80\x99 amid US pressure");
-    assert_int_equal(np_date_parse("2025-09-02T18:52:00Z", "t", &want, NULL), 0);
+    assert_int_equal(np_time_parse("2025-09-02T18:52:00Z", "t", &want, NULL), 0);
     assert_int_equal(a->published_at, want);
     assert_string_equal(a->source, "South China Morning Post");
     assert_string_equal(a->region, "Global");
@@ -337,7 +337,7 @@ static void test_all_fields(void **state)
     assert_string_equal(a->id, "client-42/a:b");
     assert_string_equal(a->body, "Body text.\n\nSecond paragraph.");
     assert_string_equal(a->lang, "en");
-    assert_int_equal(np_date_parse("2025-09-02T18:52:00Z", "t", &want, NULL), 0);
+    assert_int_equal(np_time_parse("2025-09-02T18:52:00Z", "t", &want, NULL), 0);
     assert_int_equal(a->published_at, want);
     assert_int_equal(a->authors.len, 2); /* the empty one is dropped */
     assert_string_equal(a->authors.items[1], "John Smith");

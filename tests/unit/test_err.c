@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "np/article.h"
 #include "np/err.h"
+#include "np/utf8.h"
 
 static void test_cut_character_is_dropped(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_text.c - UTF-8 validity, white-space normalisation and HTML stripping (article_text.c) */
+/* test_text.c - UTF-8 validity, white-space normalisation and HTML stripping (text.c, utf8.c) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "np/article.h"
+#include "np/text.h"
+#include "np/utf8.h"
 
 /* Normalises a copy of s like the article model does for body text: strip, then white space. */
 static char *body_text(const char *s)

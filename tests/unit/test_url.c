@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "np/article.h"
+#include "np/url.h"
 
 /* Normalises in, checks the result, and checks that normalising it again changes nothing. */
 static void check(const char *in, const char *want)

@@ -1,4 +1,4 @@
-/* test_date.c - np_date_parse() and np_date_format() (date.c) */
+/* test_time.c - np_time_parse() and np_time_format() (time.c) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "np/article.h"
+#include "np/time.h"
 
 /* Parses s and checks it formats as want. */
 static void check(const char *s, const char *want)
@@ -15,13 +15,13 @@ static void check(const char *s, const char *want)
     struct np_err err = { 0 };
     int64_t t = 0;
     char buf[32];
-    int rc = np_date_parse(s, "published_at", &t, &err);
+    int rc = np_time_parse(s, "published_at", &t, &err);
 
     if (rc != 0) {
         print_error("\"%s\": %s\n", s, err.msg);
     }
     assert_int_equal(rc, 0);
-    np_date_format(t, buf, sizeof(buf));
+    np_time_format(t, buf, sizeof(buf));
     if (strcmp(buf, want) != 0) {
         print_error("\"%s\" gave %s, want %s\n", s, buf, want);
     }
@@ -33,7 +33,7 @@ static void check_bad(const char *s)
     struct np_err err = { 0 };
     int64_t t = 42;
 
-    if (np_date_parse(s, "published_at", &t, &err) == 0) {
+    if (np_time_parse(s, "published_at", &t, &err) == 0) {
         print_error("\"%s\" was accepted\n", s);
         fail();
     }
@@ -160,17 +160,17 @@ static void test_format(void **state)
     char buf[32];
 
     (void)state;
-    np_date_format(0, buf, sizeof(buf));
+    np_time_format(0, buf, sizeof(buf));
     assert_string_equal(buf, "1970-01-01T00:00:00Z");
-    np_date_format(-1000000, buf, sizeof(buf));
+    np_time_format(-1000000, buf, sizeof(buf));
     assert_string_equal(buf, "1969-12-31T23:59:59Z");
-    np_date_format(-1, buf, sizeof(buf));
+    np_time_format(-1, buf, sizeof(buf));
     assert_string_equal(buf, "1969-12-31T23:59:59.999999Z");
-    np_date_format(951868800LL * 1000000, buf, sizeof(buf));
+    np_time_format(951868800LL * 1000000, buf, sizeof(buf));
     assert_string_equal(buf, "2000-03-01T00:00:00Z");
-    np_date_format(253402300799LL * 1000000 + 1, buf, sizeof(buf));
+    np_time_format(253402300799LL * 1000000 + 1, buf, sizeof(buf));
     assert_string_equal(buf, "9999-12-31T23:59:59.000001Z");
-    np_date_format(1756839120LL * 1000000, buf, 11); /* truncated, still terminated */
+    np_time_format(1756839120LL * 1000000, buf, 11); /* truncated, still terminated */
     assert_string_equal(buf, "2025-09-02");
 }
 
@@ -179,13 +179,13 @@ static void test_epoch_values(void **state)
     int64_t t = 0;
 
     (void)state;
-    assert_int_equal(np_date_parse("1970-01-01T00:00:00Z", "d", &t, NULL), 0);
+    assert_int_equal(np_time_parse("1970-01-01T00:00:00Z", "d", &t, NULL), 0);
     assert_int_equal(t, 0);
-    assert_int_equal(np_date_parse("09/02/2025, 14:52:00 EDT", "d", &t, NULL), 0);
+    assert_int_equal(np_time_parse("09/02/2025, 14:52:00 EDT", "d", &t, NULL), 0);
     assert_int_equal(t, 1756839120LL * 1000000);
-    assert_int_equal(np_date_parse("0001-01-01", "d", &t, NULL), 0);
+    assert_int_equal(np_time_parse("0001-01-01", "d", &t, NULL), 0);
     assert_int_equal(t, -62135596800LL * 1000000);
-    assert_int_equal(np_date_parse("1969-12-31T23:59:59.5Z", "d", &t, NULL), 0);
+    assert_int_equal(np_time_parse("1969-12-31T23:59:59.5Z", "d", &t, NULL), 0);
     assert_int_equal(t, -500000);
 }
 
@@ -209,8 +209,8 @@ static void test_format_parse_round_trip(void **state)
         if (i % 2 == 0) {
             t -= t % 1000000; /* whole seconds half of the time */
         }
-        np_date_format(t, buf, sizeof(buf));
-        assert_int_equal(np_date_parse(buf, "d", &back, NULL), 0);
+        np_time_format(t, buf, sizeof(buf));
+        assert_int_equal(np_time_parse(buf, "d", &back, NULL), 0);
         assert_int_equal(back, t);
     }
 }

@@ -1,4 +1,4 @@
-/* article_text.c - UTF-8 validation, white-space normalisation and HTML stripping
+/* text.c - white-space normalisation and HTML stripping
  *
  * ingest runs these on every text field of every article (np_article_parse), so each is one
  * pass over its input with no quadratic corner: runs of ordinary bytes are copied with
@@ -25,115 +25,13 @@
  * errs on the side of escaping); every other character is plain text. The price is that such
  * rare text keeps one reference. test_text checks the fixed point on random markup.
  */
-#include "np/article.h"
+#include "np/text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* --- UTF-8 ------------------------------------------------------------------------------ */
-
-/*
- * Returns the length of the valid UTF-8 sequence (2 to 4 bytes) that starts with the non-ASCII
- * byte p[0], or 0 when it is invalid (Unicode table 3-7: no overlongs, no surrogates, nothing
- * above U+10FFFF, no truncated sequence).
- */
-static size_t utf8_seq_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t avail = (size_t)(end - p);
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    size_t n = 0;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-bool np_utf8_valid(const char *buf, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)buf;
-    const unsigned char *end = p + len;
-
-    while (p < end) {
-        /* ASCII fast path: eight bytes at a time while no byte has its high bit set. */
-        while (end - p >= 8) {
-            uint64_t w;
-
-            memcpy(&w, p, sizeof(w));
-            if ((w & 0x8080808080808080ULL) != 0) {
-                break;
-            }
-            if (((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0) {
-                return false; /* a NUL byte */
-            }
-            p += 8;
-        }
-        if (p >= end) {
-            break;
-        }
-        if (*p < 0x80) {
-            if (*p == 0) {
-                return false;
-            }
-            p++;
-            continue;
-        }
-        size_t n = utf8_seq_len(p, end);
-        if (n == 0) {
-            return false;
-        }
-        p += n;
-    }
-    return true;
-}
-
-/* Writes code point cp as UTF-8 into out and returns the number of bytes (1 to 4). */
-static size_t utf8_put(char *out, uint32_t cp)
-{
-    unsigned char *o = (unsigned char *)out;
-
-    if (cp < 0x80) {
-        o[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (cp >> 6));
-        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (cp >> 12));
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (cp >> 18));
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
+#include "np/utf8.h"
 
 /* --- white space ------------------------------------------------------------------------ */
 
@@ -785,7 +683,7 @@ static const char *strip_amp(struct strip *st, const char *p)
     if (cp == '<' || cp == '&') {
         st->marked = true;
     }
-    st->w += utf8_put(st->out + st->w, cp);
+    st->w += np_utf8_put(st->out + st->w, cp);
     return p + n;
 }
 

@@ -1,4 +1,4 @@
-/* date.c - the dates clients send: ISO 8601 / RFC 3339, RFC 2822 and the sample's layout
+/* time.c - the dates clients send: ISO 8601 / RFC 3339, RFC 2822 and the sample's layout
  *
  * Accepted (leading and trailing white space ignored, names case-insensitive):
  *   ISO 8601 / RFC 3339  2025-09-02, 2025-09-02T18:52, 2025-09-02T18:52:00.123456Z,
@@ -14,11 +14,13 @@
  * UTC is computed with days-from-civil arithmetic (Howard Hinnant's algorithm), never with
  * timegm() or the TZ environment, so the result depends on nothing but the string.
  */
-#include "np/article.h"
+#include "np/time.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define US_PER_SEC (1000000LL)
 
@@ -332,7 +334,7 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-int np_date_parse(const char *s, const char *field, int64_t *out, struct np_err *err)
+int np_time_parse(const char *s, const char *field, int64_t *out, struct np_err *err)
 {
     struct civil c = { 0 };
     char buf[80];
@@ -379,7 +381,7 @@ int np_date_parse(const char *s, const char *field, int64_t *out, struct np_err 
     return 0;
 }
 
-void np_date_format(int64_t t, char *buf, size_t len)
+void np_time_format(int64_t t, char *buf, size_t len)
 {
     int64_t secs = t / US_PER_SEC;
     int64_t micros = t % US_PER_SEC;
@@ -407,4 +409,12 @@ void np_date_format(int64_t t, char *buf, size_t len)
         snprintf(buf, len, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(rem / 3600),
                  (int)(rem / 60 % 60), (int)(rem % 60));
     }
+}
+
+int64_t np_time_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
