@@ -18,8 +18,10 @@
  *   of HTML (np_text_strip_html) and keep their paragraph breaks. url and published_at are
  *   trimmed first. id is kept byte for byte; it may not be blank or hold control characters
  *   (C0, DEL, C1).
- * - A string left empty by normalisation counts as absent, except title (rejected). body is
- *   required unless summary is present.
+ * - A string left empty by normalisation counts as absent, except title (rejected). An article
+ *   with neither body nor summary is headline-only: accepted, with body "" (the only way body
+ *   is ever empty; np_article_headline_only() tells it), so that its title is stored and
+ *   tagged. Parsing the canonical JSON of one gives a headline-only article again.
  * - A null item in authors or source_tags is a wrong type, not an absent item.
  * - A duplicate key is NP_EINVAL naming the key; a NUL in a key or a raw NUL byte is NP_EPARSE
  *   naming "message"; nesting is limited to NP_JSON_DEPTH_MAX arrays/objects inside one
@@ -406,7 +408,6 @@ static const struct field *find_field(const char *key)
 static int build(const struct np_json *obj, struct np_article **out, struct np_err *err)
 {
     struct np_article *a = NULL;
-    bool body_given = false;
     int rc = NP_ENOMEM;
 
     if (obj->type != NP_JSON_OBJECT) {
@@ -434,20 +435,19 @@ static int build(const struct np_json *obj, struct np_article **out, struct np_e
         if (rc != 0) {
             goto fail;
         }
-        if (f != NULL && f->offset == offsetof(struct np_article, body) &&
-            v->type != NP_JSON_NULL) {
-            body_given = true;
-        }
     }
     if (a->title == NULL) {
         rc = np_err_set(err, NP_EINVAL, "title", "is required");
         goto fail;
     }
     if (a->body == NULL && a->summary == NULL) {
-        rc = np_err_set(err, NP_EINVAL, "body",
-                        body_given ? "has no text, and there is no summary"
-                                   : "is required when there is no summary");
-        goto fail;
+        /* Headline-only (a wire flash, a feed item without a description): kept, with an
+         * empty body, so that the title alone is stored and tagged. */
+        a->body = copy_n("", 0);
+        if (a->body == NULL) {
+            rc = np_err_set(err, NP_ENOMEM, "body", "out of memory");
+            goto fail;
+        }
     }
     if (a->id == NULL) {
         char id[40];
@@ -596,6 +596,11 @@ static void free_list(struct np_strlist *l)
     free(l->items);
     l->items = NULL;
     l->len = 0;
+}
+
+bool np_article_headline_only(const struct np_article *a)
+{
+    return a->summary == NULL && a->body != NULL && a->body[0] == '\0';
 }
 
 void np_article_destroy(struct np_article **ap)

@@ -36,7 +36,7 @@ struct np_strlist {
 struct np_article {
     char *id;             /* client id, else derived (np_article_derive_id) */
     char *title;          /* whitespace-normalised, non-empty */
-    char *body;           /* plain text (HTML stripped) or NULL */
+    char *body;           /* plain text (HTML stripped), "" when headline-only, or NULL */
     char *summary;        /* or NULL */
     char *background;     /* or NULL */
     char *insights;       /* or NULL */
@@ -76,6 +76,9 @@ json_t *np_article_to_json(const struct np_article *a);
 int np_article_write_json(const struct np_article *a, char **out, size_t *len);
 
 /* Frees an article and sets *ap to NULL. Accepts NULL and *ap == NULL. */
+/* True when a has a title and neither body nor summary (its body is then ""). */
+bool np_article_headline_only(const struct np_article *a);
+
 void np_article_destroy(struct np_article **ap);
 
 /*

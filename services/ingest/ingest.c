@@ -173,6 +173,7 @@ struct ingest {
     struct np_counter *received[2]; /* pull, router */
     struct np_counter *accepted;
     struct np_counter *duplicate;
+    struct np_counter *headline_only;
     struct np_counter *acked;
     struct np_counter *redelivered;
     struct np_counter *syncs;
@@ -562,6 +563,9 @@ static int accept_payload(struct ingest *in, const char *channel, const void *da
     } else {
         ingest_dedupe_add(in->dedupe, a->id);
         np_counter_inc(in->accepted);
+        if (np_article_headline_only(a)) {
+            np_counter_inc(in->headline_only);
+        }
     }
     rc = journal_message(in, env_buf, env_len, payload, payload_len, reply, reply_len, addr, naddr,
                          seq);
@@ -804,6 +808,8 @@ static int open_metrics(struct ingest *in)
         np_metrics_counter(m, "articles_accepted_total", "Articles validated and journaled", NULL);
     in->duplicate = np_metrics_counter(m, "articles_duplicate_total",
                                        "Articles answered as duplicates of a recent id", NULL);
+    in->headline_only = np_metrics_counter(
+        m, "headline_only_total", "Accepted articles with a title and no body or summary", NULL);
     in->acked = np_metrics_counter(m, "acks_total", "Messages acknowledged by store", NULL);
     in->redelivered = np_metrics_counter(m, "redelivered_total",
                                          "Messages sent again after the ack timeout", NULL);

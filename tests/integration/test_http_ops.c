@@ -2,7 +2,8 @@
  *
  * Starts the three workers with their HTTP endpoints on free loopback ports, pushes articles,
  * scrapes and parses /metrics of each (Prometheus text: every sample line is
- * `name{labels} value`), and checks the counters against what was pushed. Then stops
+ * `name{labels} value`), and checks the counters against what was pushed; one article is
+ * headline-only (counted, stored with an empty body, tagged from its title). Then stops
  * PostgreSQL: store's /readyz must turn 503 while /healthz stays 200, and turn back to 200
  * once the database is back.
  */
@@ -178,8 +179,14 @@ static void test_metrics_and_readiness(void **state)
     for (int i = 0; i < PUSHED; i++) {
         char a[128];
 
-        snprintf(a, sizeof(a), "{\"id\": \"m-%d\", \"title\": \"Crude oil %d\", \"body\": \"x\"}",
-                 i, i);
+        if (i == 0) { /* headline-only: a title, no body, no summary */
+            snprintf(a, sizeof(a),
+                     "{\"id\": \"m-0\", \"title\": \"Crude oil prices fall as "
+                     "OPEC output rises\"}");
+        } else {
+            snprintf(a, sizeof(a),
+                     "{\"id\": \"m-%d\", \"title\": \"Crude oil %d\", \"body\": \"x\"}", i, i);
+        }
         zmq_send(push, a, strlen(a), 0);
     }
     zmq_send(push, "{\"title\": 1}", 12, 0);
@@ -193,6 +200,7 @@ static void test_metrics_and_readiness(void **state)
     assert_true(metric(body, "newspipe_messages_received_total{channel=\"pull\"}") == PUSHED + 1);
     assert_true(metric(body, "newspipe_acks_total") == PUSHED + 1);
     assert_true(metric(body, "newspipe_inflight") == 0);
+    assert_true(metric(body, "newspipe_headline_only_total") == 1);
     free(body);
     assert_int_equal(http_get(port[H_CLASSIFY], "/metrics", &body), 200);
     assert_true(metric(body, "newspipe_articles_tagged_total") == PUSHED);
@@ -202,6 +210,14 @@ static void test_metrics_and_readiness(void **state)
     assert_true(metric(body, "newspipe_rows_committed_total{table=\"rejected_messages\"}") == 1);
     assert_true(metric(body, "newspipe_e2e_latency_seconds_count") == PUSHED);
     free(body);
+    /* The headline-only article is a row with an empty body, tagged from its title. */
+    assert_int_equal(h_query_long(p->conn, "SELECT count(*) FROM articles WHERE id = 'm-0' "
+                                           "AND body = '' AND summary IS NULL"),
+                     1);
+    assert_true(h_query_long(p->conn, "SELECT count(*) FROM article_tags t JOIN articles a "
+                                      "ON a.id = t.article_id WHERE a.id = 'm-0' "
+                                      "AND t.tag = ANY(a.tags) "
+                                      "AND t.evidence::text LIKE '%\"title\"%'") >= 1);
 
     if (getenv("NP_TEST_PGHOST") == NULL) {
         /* The database goes away: store is alive but not ready until it is back. */

@@ -504,6 +504,44 @@ static void test_derive_id_stable_and_by_kind(void **state)
     np_article_destroy(&u2);
 }
 
+/* A title and nothing to read: accepted with an empty body (issue 10); blank HTML or null
+ * count as no body; a summary or a body makes it an ordinary article; the title is still
+ * required. */
+static void test_headline_only(void **state)
+{
+    static const char *const names[] = { "headline_only", "headline_only_body_null",
+                                         "headline_only_blank_html" };
+    struct np_article *a = NULL;
+    json_t *j = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        a = parse_case(names[i]);
+        assert_string_equal(a->body, "");
+        assert_null(a->summary);
+        assert_true(np_article_headline_only(a));
+        np_article_destroy(&a);
+    }
+    a = parse_case("headline_only");
+    assert_string_equal(a->title, "Crude oil stocks fall as refinery demand picks up");
+    j = np_article_to_json(a);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "body")), "");
+    json_decref(j);
+    np_article_destroy(&a);
+
+    a = parse_str("{\"title\":\"Flash\",\"summary\":\"s\"}", 0, NULL);
+    assert_null(a->body);
+    assert_false(np_article_headline_only(a));
+    np_article_destroy(&a);
+    a = parse_str("{\"title\":\"Flash\",\"body\":\"b\"}", 0, NULL);
+    assert_false(np_article_headline_only(a));
+    np_article_destroy(&a);
+    (void)parse_str("{\"body\":\"b\"}", NP_EINVAL, "title");
+    (void)parse_str("{\"title\":\" \\n \"}", NP_EINVAL, "title");
+    (void)parse_str("{\"title\":\"Flash\",\"body\":7}", NP_EINVAL, "body");
+}
+
 static void test_derive_id_without_source_or_date(void **state)
 {
     struct np_article *a = parse_str("{\"title\":\"Only a title\",\"summary\":\"s\"}", 0, NULL);
@@ -817,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_plain_text_and_company_codes_unchanged),
         cmocka_unit_test(test_all_fields),
         cmocka_unit_test(test_nulls_and_empty_strings_are_absent),
+        cmocka_unit_test(test_headline_only),
         cmocka_unit_test(test_canonical_json_order),
         cmocka_unit_test(test_extra_fields_kept_in_order),
         cmocka_unit_test(test_messages_name_the_problem),
