@@ -113,11 +113,11 @@ static int bench(const char *label, const char *text, size_t len, const struct c
     size_t given = 0;
     double best = 1e30;
     double total = 0;
-    struct np_json_out out = { 0 };
+    struct np_buf out = { 0 };
     for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
         double start = now();
         for (size_t i = 0; i < c->len; i++) {
-            np_json_out_reset(&out);
+            np_buf_reset(&out);
             if (classify_engine_write(e, c->items[i], &out) != 0) {
                 fprintf(stderr, "classify-bench: out of memory\n");
                 free(out.p);

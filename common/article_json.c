@@ -20,36 +20,36 @@
 #include "np/time.h"
 
 /* Writes s, a C string, as a JSON string. */
-static void put_string(struct np_json_out *o, const char *s)
+static void put_string(struct np_buf *o, const char *s)
 {
     np_json_out_string(o, s, strlen(s));
 }
 
 /* Writes ,"key":"value" (or {"key":... for the first member) when value is set. */
-static void member(struct np_json_out *o, const char *key, const char *value)
+static void member(struct np_buf *o, const char *key, const char *value)
 {
     if (value == NULL) {
         return;
     }
-    np_json_out_put(o, o->len > 1 ? "," : "", o->len > 1 ? 1 : 0);
+    np_buf_put(o, o->len > 1 ? "," : "", o->len > 1 ? 1 : 0);
     put_string(o, key);
-    np_json_out_put(o, ":", 1);
+    np_buf_put(o, ":", 1);
     put_string(o, value);
 }
 
-static void list_member(struct np_json_out *o, const char *key, const struct np_strlist *l)
+static void list_member(struct np_buf *o, const char *key, const struct np_strlist *l)
 {
     if (l->len == 0) {
         return;
     }
-    np_json_out_put(o, ",", 1);
+    np_buf_put(o, ",", 1);
     put_string(o, key);
-    np_json_out_put(o, ":[", 2);
+    np_buf_put(o, ":[", 2);
     for (size_t i = 0; i < l->len; i++) {
-        np_json_out_put(o, i > 0 ? "," : "", i > 0 ? 1 : 0);
+        np_buf_put(o, i > 0 ? "," : "", i > 0 ? 1 : 0);
         put_string(o, l->items[i]);
     }
-    np_json_out_put(o, "]", 1);
+    np_buf_put(o, "]", 1);
 }
 
 /* Known fields are written from the struct; an extra field of the same name is skipped (the
@@ -69,16 +69,16 @@ static bool known(const char *key)
     return false;
 }
 
-/* json_dump_callback() target: appends to the np_json_out in data. */
+/* json_dump_callback() target: appends to the np_buf in data. */
 static int dump_to_out(const char *buffer, size_t size, void *data)
 {
-    struct np_json_out *o = data;
+    struct np_buf *o = data;
 
-    np_json_out_put(o, buffer, size);
+    np_buf_put(o, buffer, size);
     return o->failed ? -1 : 0;
 }
 
-static void extra_members(struct np_json_out *o, const json_t *extra)
+static void extra_members(struct np_buf *o, const json_t *extra)
 {
     const char *key = NULL;
     json_t *v = NULL;
@@ -88,9 +88,9 @@ static void extra_members(struct np_json_out *o, const json_t *extra)
         if (known(key)) {
             continue;
         }
-        np_json_out_put(o, ",", 1);
+        np_buf_put(o, ",", 1);
         put_string(o, key);
-        np_json_out_put(o, ":", 1);
+        np_buf_put(o, ":", 1);
         if (json_dump_callback(v, dump_to_out, o, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
             o->failed = true;
             return;
@@ -100,10 +100,10 @@ static void extra_members(struct np_json_out *o, const json_t *extra)
 
 int np_article_write_json(const struct np_article *a, char **out, size_t *len)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
     char date[32];
 
-    np_json_out_put(&o, "{", 1);
+    np_buf_put(&o, "{", 1);
     member(&o, "id", a->id);
     member(&o, "title", a->title);
     member(&o, "body", a->body);
@@ -123,7 +123,7 @@ int np_article_write_json(const struct np_article *a, char **out, size_t *len)
     if (a->extra != NULL) {
         extra_members(&o, a->extra);
     }
-    np_json_out_put(&o, "}", 1);
+    np_buf_put(&o, "}", 1);
     if (o.failed) {
         free(o.p);
         return NP_ENOMEM;

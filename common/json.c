@@ -557,53 +557,14 @@ bool np_json_is_none(const struct np_json *v)
     return v == NULL || v->type == NP_JSON_NULL;
 }
 
-static void reserve(struct np_json_out *o, size_t more)
-{
-    size_t cap = o->cap != 0 ? o->cap : 256;
-    char *p = NULL;
-
-    if (o->failed || o->len + more + 1 <= o->cap) {
-        return;
-    }
-    while (cap < o->len + more + 1) {
-        cap *= 2;
-    }
-    p = realloc(o->p, cap);
-    if (p == NULL) {
-        o->failed = true;
-        return;
-    }
-    o->p = p;
-    o->cap = cap;
-}
-
-void np_json_out_reset(struct np_json_out *o)
-{
-    o->len = 0;
-    o->failed = false;
-    if (o->p != NULL) {
-        o->p[0] = '\0';
-    }
-}
-
-void np_json_out_put(struct np_json_out *o, const char *s, size_t n)
-{
-    reserve(o, n);
-    if (!o->failed) {
-        memcpy(o->p + o->len, s, n);
-        o->len += n;
-        o->p[o->len] = '\0';
-    }
-}
-
-void np_json_out_string(struct np_json_out *o, const char *s, size_t n)
+void np_json_out_string(struct np_buf *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + n;
     const unsigned char *run = p;
 
-    np_json_out_lit(o, "\"");
+    np_buf_lit(o, "\"");
     for (; p < end; p++) {
         char esc[6] = { '\\', 0, 0, 0, 0, 0 };
         size_t k = 2;
@@ -611,7 +572,7 @@ void np_json_out_string(struct np_json_out *o, const char *s, size_t n)
         if (*p >= 0x20 && *p != '"' && *p != '\\') {
             continue;
         }
-        np_json_out_put(o, (const char *)run, (size_t)(p - run));
+        np_buf_put(o, (const char *)run, (size_t)(p - run));
         switch (*p) {
             case '"':
                 esc[1] = '"';
@@ -641,28 +602,28 @@ void np_json_out_string(struct np_json_out *o, const char *s, size_t n)
                 k = 6;
                 break;
         }
-        np_json_out_put(o, esc, k);
+        np_buf_put(o, esc, k);
         run = p + 1;
     }
-    np_json_out_put(o, (const char *)run, (size_t)(p - run));
-    np_json_out_lit(o, "\"");
+    np_buf_put(o, (const char *)run, (size_t)(p - run));
+    np_buf_lit(o, "\"");
 }
 
-void np_json_write(struct np_json_out *o, const struct np_json *v)
+void np_json_write(struct np_buf *o, const struct np_json *v)
 {
     switch (v->type) {
         case NP_JSON_NULL:
-            np_json_out_lit(o, "null");
+            np_buf_lit(o, "null");
             break;
         case NP_JSON_FALSE:
-            np_json_out_lit(o, "false");
+            np_buf_lit(o, "false");
             break;
         case NP_JSON_TRUE:
-            np_json_out_lit(o, "true");
+            np_buf_lit(o, "true");
             break;
         case NP_JSON_INTEGER:
         case NP_JSON_REAL:
-            np_json_out_put(o, v->s, v->len);
+            np_buf_put(o, v->s, v->len);
             break;
         case NP_JSON_STRING:
             np_json_out_string(o, v->s, v->len);
@@ -671,18 +632,18 @@ void np_json_write(struct np_json_out *o, const struct np_json *v)
         case NP_JSON_OBJECT: {
             bool obj = v->type == NP_JSON_OBJECT;
 
-            np_json_out_put(o, obj ? "{" : "[", 1);
+            np_buf_put(o, obj ? "{" : "[", 1);
             for (const struct np_json *c = v->child; c != NULL; c = c->next) {
                 if (c != v->child) {
-                    np_json_out_lit(o, ",");
+                    np_buf_lit(o, ",");
                 }
                 if (obj) {
                     np_json_out_string(o, c->key, c->key_len);
-                    np_json_out_lit(o, ":");
+                    np_buf_lit(o, ":");
                 }
                 np_json_write(o, c);
             }
-            np_json_out_put(o, obj ? "}" : "]", 1);
+            np_buf_put(o, obj ? "}" : "]", 1);
             break;
         }
     }

@@ -33,6 +33,7 @@
 
 #include <pthread.h>
 
+#include "np/buf.h"
 #include "np/err.h"
 #include "np/utf8.h"
 
@@ -652,52 +653,6 @@ uint64_t np_histogram_count(const struct np_histogram *h)
     return total;
 }
 
-/* A growing output buffer; after a failed allocation it ignores further appends. */
-struct outbuf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
-static bool outbuf_reserve(struct outbuf *b, size_t extra)
-{
-    size_t cap = b->cap == 0 ? 4096 : b->cap;
-    char *grown;
-
-    if (b->failed) {
-        return false;
-    }
-    if (b->len + extra + 1 <= b->cap) {
-        return true;
-    }
-    while (cap < b->len + extra + 1) {
-        cap *= 2;
-    }
-    grown = realloc(b->p, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->p = grown;
-    b->cap = cap;
-    return true;
-}
-
-static void outbuf_put(struct outbuf *b, const char *s, size_t n)
-{
-    if (outbuf_reserve(b, n)) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-    }
-}
-
-static void outbuf_puts(struct outbuf *b, const char *s)
-{
-    outbuf_put(b, s, strlen(s));
-}
-
 /*
  * Formats v as Prometheus reads it: "+Inf", "-Inf", "NaN", else the shortest of %.15g, %.16g
  * and %.17g that reads back as v exactly (so 0.1 prints as "0.1", not "0.10000000000000001").
@@ -721,55 +676,55 @@ static void format_double(char *out, size_t size, double v)
 }
 
 /* Writes "# HELP name text" with backslash and newline escaped, then "# TYPE name kind". */
-static void render_header(struct outbuf *b, const struct family *f)
+static void render_header(struct np_buf *b, const struct family *f)
 {
-    outbuf_puts(b, "# HELP ");
-    outbuf_puts(b, f->name);
+    np_buf_puts(b, "# HELP ");
+    np_buf_puts(b, f->name);
     if (f->help[0] != '\0') {
-        outbuf_puts(b, " ");
+        np_buf_puts(b, " ");
     }
     for (const char *p = f->help; *p != '\0'; p++) {
         if (*p == '\\') {
-            outbuf_puts(b, "\\\\");
+            np_buf_puts(b, "\\\\");
         } else if (*p == '\n') {
-            outbuf_puts(b, "\\n");
+            np_buf_puts(b, "\\n");
         } else {
-            outbuf_put(b, p, 1);
+            np_buf_put(b, p, 1);
         }
     }
-    outbuf_puts(b, "\n# TYPE ");
-    outbuf_puts(b, f->name);
-    outbuf_puts(b, " ");
-    outbuf_puts(b, kind_names[f->kind]);
-    outbuf_puts(b, "\n");
+    np_buf_puts(b, "\n# TYPE ");
+    np_buf_puts(b, f->name);
+    np_buf_puts(b, " ");
+    np_buf_puts(b, kind_names[f->kind]);
+    np_buf_puts(b, "\n");
 }
 
 /* Writes one sample line: name[suffix]{labels[,extra]} value. */
-static void render_sample(struct outbuf *b, const char *name, const char *suffix,
+static void render_sample(struct np_buf *b, const char *name, const char *suffix,
                           const char *labels, const char *extra, const char *value)
 {
     bool has_labels = labels[0] != '\0';
     bool has_extra = extra != NULL && extra[0] != '\0';
 
-    outbuf_puts(b, name);
-    outbuf_puts(b, suffix);
+    np_buf_puts(b, name);
+    np_buf_puts(b, suffix);
     if (has_labels || has_extra) {
-        outbuf_puts(b, "{");
-        outbuf_puts(b, labels);
+        np_buf_puts(b, "{");
+        np_buf_puts(b, labels);
         if (has_labels && has_extra) {
-            outbuf_puts(b, ",");
+            np_buf_puts(b, ",");
         }
         if (has_extra) {
-            outbuf_puts(b, extra);
+            np_buf_puts(b, extra);
         }
-        outbuf_puts(b, "}");
+        np_buf_puts(b, "}");
     }
-    outbuf_puts(b, " ");
-    outbuf_puts(b, value);
-    outbuf_puts(b, "\n");
+    np_buf_puts(b, " ");
+    np_buf_puts(b, value);
+    np_buf_puts(b, "\n");
 }
 
-static void render_histogram(struct outbuf *b, const struct family *f, const struct np_histogram *h)
+static void render_histogram(struct np_buf *b, const struct family *f, const struct np_histogram *h)
 {
     char num[64];
     char le[80];
@@ -794,7 +749,7 @@ static void render_histogram(struct outbuf *b, const struct family *f, const str
     render_sample(b, f->name, "_count", h->s.labels, NULL, num);
 }
 
-static void render_family(struct outbuf *b, const struct family *f)
+static void render_family(struct np_buf *b, const struct family *f)
 {
     char num[64];
 
@@ -819,12 +774,12 @@ static void render_family(struct outbuf *b, const struct family *f)
 
 int np_metrics_render(struct np_metrics *m, char **out, size_t *len)
 {
-    struct outbuf b = { NULL, 0, 0, false };
+    struct np_buf b = { NULL, 0, 0, false };
 
     if (m == NULL || out == NULL || len == NULL) {
         return NP_EINVAL;
     }
-    outbuf_reserve(&b, 0);
+    np_buf_reserve(&b, 0);
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->nfamilies; i++) {
         render_family(&b, m->families[i]);

@@ -169,46 +169,46 @@ int np_msg_new_rejected(struct np_envelope *env, uint64_t seq, const struct np_o
 }
 
 /* Writes ,"key":"value" when value is set. */
-static void put_member(struct np_json_out *o, const char *key, const char *value)
+static void put_member(struct np_buf *o, const char *key, const char *value)
 {
     if (value == NULL) {
         return;
     }
-    np_json_out_lit(o, ",");
+    np_buf_lit(o, ",");
     np_json_out_string(o, key, strlen(key));
-    np_json_out_lit(o, ":");
+    np_buf_lit(o, ":");
     np_json_out_string(o, value, strlen(value));
 }
 
-static void put_value(struct np_json_out *o, const char *key, const struct np_json *v)
+static void put_value(struct np_buf *o, const char *key, const struct np_json *v)
 {
     if (v == NULL) {
         return;
     }
-    np_json_out_lit(o, ",");
+    np_buf_lit(o, ",");
     np_json_out_string(o, key, strlen(key));
-    np_json_out_lit(o, ":");
+    np_buf_lit(o, ":");
     np_json_write(o, v);
 }
 
 int np_msg_encode(const struct np_envelope *env, const char *members, char **out, size_t *len)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
     char head[64];
     int n =
         snprintf(head, sizeof(head), "{\"v\":%d,\"kind\":\"%s\",\"seq\":%" PRIu64, NP_MSG_VERSION,
                  env->kind == NP_MSG_ARTICLE ? "article" : "rejected", env->seq);
 
-    np_json_out_put(&o, head, (size_t)n);
-    np_json_out_lit(&o, ",\"origin\":{\"id\":");
+    np_buf_put(&o, head, (size_t)n);
+    np_buf_lit(&o, ",\"origin\":{\"id\":");
     np_json_out_string(&o, env->origin_id, strlen(env->origin_id));
-    np_json_out_lit(&o, ",\"ack\":");
+    np_buf_lit(&o, ",\"ack\":");
     np_json_out_string(&o, env->origin_ack, strlen(env->origin_ack));
-    np_json_out_lit(&o, "}");
+    np_buf_lit(&o, "}");
     put_member(&o, "received_at", env->received_at);
     put_member(&o, "id", env->id);
     if (env->duplicate) {
-        np_json_out_lit(&o, ",\"duplicate\":true");
+        np_buf_lit(&o, ",\"duplicate\":true");
     }
     put_member(&o, "stage", env->stage);
     put_member(&o, "channel", env->channel);
@@ -221,10 +221,10 @@ int np_msg_encode(const struct np_envelope *env, const char *members, char **out
     put_member(&o, "region", env->region);
     put_member(&o, "classifier", env->classifier);
     if (members != NULL && members[0] != '\0') {
-        np_json_out_lit(&o, ",");
-        np_json_out_put(&o, members, strlen(members));
+        np_buf_lit(&o, ",");
+        np_buf_put(&o, members, strlen(members));
     }
-    np_json_out_lit(&o, "}");
+    np_buf_lit(&o, "}");
     if (o.failed) {
         free(o.p);
         return NP_ENOMEM;

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(doc.fault == NP_JSON_DEEP || memchr(data, '\0', size) != NULL,
               "np_json refuses only what it documents refusing beyond Jansson");
     } else if (rc == 0) {
-        struct np_json_out out = { 0 };
+        struct np_buf out = { 0 };
         json_t *back = NULL;
 
         check(want != NULL, "np_json accepts nothing Jansson refuses");

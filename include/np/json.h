@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "np/buf.h"
 #include "np/err.h"
 
 /* Arrays and objects inside one another; the canonical article needs NP_JSON_DEPTH_MAX + 1. */
@@ -111,27 +112,10 @@ const char *np_json_string(const struct np_json *v);
 /* True for an absent value (NULL) or JSON null. */
 bool np_json_is_none(const struct np_json *v);
 
-/* A growable output buffer for np_json_write(); owns p (free()). */
-struct np_json_out {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool failed; /* an allocation failed: the content is incomplete */
-};
-
-/* Empties o, keeping its memory (and clearing failed). */
-void np_json_out_reset(struct np_json_out *o);
-
-/* Appends n bytes of s. */
-void np_json_out_put(struct np_json_out *o, const char *s, size_t n);
-
-/* Appends a string literal (its length known at compile time). */
-#define np_json_out_lit(o, lit) np_json_out_put((o), "" lit, sizeof(lit) - 1)
-
 /* Appends s[0..n) as a JSON string, escaped as Jansson escapes ('"', '\\', controls). */
-void np_json_out_string(struct np_json_out *o, const char *s, size_t n);
+void np_json_out_string(struct np_buf *o, const char *s, size_t n);
 
 /* Appends v as compact JSON (no spaces), members in document order, numbers as written. */
-void np_json_write(struct np_json_out *o, const struct np_json *v);
+void np_json_write(struct np_buf *o, const struct np_json *v);
 
 #endif /* NP_JSON_H */

@@ -78,7 +78,7 @@ struct classify {
     struct np_histogram *seconds;
     struct np_json_doc env_doc; /* the envelope in hand (np_msg_decode) */
     struct np_json_doc art_doc; /* the article in hand */
-    struct np_json_out result;  /* the engine's result, reused */
+    struct np_buf result;       /* the engine's result, reused */
 };
 
 /*
@@ -210,7 +210,7 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
         return pass_rejected(c, env, payload, &why);
     }
     t0 = (double)np_now_us();
-    np_json_out_reset(&c->result);
+    np_buf_reset(&c->result);
     rc = classify_engine_write(c->engine, &a, &c->result);
     if (rc != 0) {
         return rc;

@@ -480,7 +480,7 @@ out:
 
 static void make_jstr(struct jstr *j, const char *s, bool *ok)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
 
     np_json_out_string(&o, s, strlen(s));
     j->s = o.p;
@@ -891,32 +891,32 @@ static int rank_cmp(const void *a, const void *b)
 
 /* ---- output ---- */
 
-static void put_jstr(struct np_json_out *o, const struct jstr *j)
+static void put_jstr(struct np_buf *o, const struct jstr *j)
 {
-    np_json_out_put(o, j->s, j->n);
+    np_buf_put(o, j->s, j->n);
 }
 
-static void put_uint(struct np_json_out *o, uint64_t v)
+static void put_uint(struct np_buf *o, uint64_t v)
 {
     char num[24];
     int n = snprintf(num, sizeof(num), "%" PRIu64, v);
 
-    np_json_out_put(o, num, (size_t)n);
+    np_buf_put(o, num, (size_t)n);
 }
 
 /* A real as Jansson writes one: %.17g, with ".0" added when that reads as an integer. */
-static void put_real(struct np_json_out *o, double v)
+static void put_real(struct np_buf *o, double v)
 {
     char num[40];
     int n = snprintf(num, sizeof(num), "%.17g", v);
 
-    np_json_out_put(o, num, (size_t)n);
+    np_buf_put(o, num, (size_t)n);
     if (strpbrk(num, ".eE") == NULL) {
-        np_json_out_lit(o, ".0");
+        np_buf_lit(o, ".0");
     }
 }
 
-static void write_evidence(struct np_json_out *o, struct classify_engine *e, uint32_t ti)
+static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t ti)
 {
     const struct classify_tag *t = &e->tx->tags[ti];
     size_t n = 0;
@@ -930,25 +930,25 @@ static void write_evidence(struct np_json_out *o, struct classify_engine *e, uin
         }
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
-    np_json_out_lit(o, "[");
+    np_buf_lit(o, "[");
     for (size_t k = 0; k < n && k < EVIDENCE_MAX; k++) {
         const struct pstat *ps = &e->ps[t->any.items[e->rank[k].idx].pattern];
 
-        np_json_out_put(o, ",", k > 0 ? 1 : 0);
-        np_json_out_lit(o, "{\"phrase\":");
+        np_buf_put(o, ",", k > 0 ? 1 : 0);
+        np_buf_lit(o, "{\"phrase\":");
         put_jstr(o, &e->j_any[e->j_any_off[ti] + e->rank[k].idx]);
-        np_json_out_lit(o, ",\"field\":");
+        np_buf_lit(o, ",\"field\":");
         put_jstr(o, &e->j_field[ps->first_field]);
-        np_json_out_lit(o, ",\"count\":");
+        np_buf_lit(o, ",\"count\":");
         put_uint(o, (uint64_t)ps->n_text + ps->n_title);
-        np_json_out_lit(o, ",\"offset\":");
+        np_buf_lit(o, ",\"offset\":");
         put_uint(o, ps->first_off);
-        np_json_out_lit(o, "}");
+        np_buf_lit(o, "}");
     }
-    np_json_out_lit(o, "]");
+    np_buf_lit(o, "]");
 }
 
-static void write_tags(struct np_json_out *o, struct classify_engine *e, unsigned kinds)
+static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kinds)
 {
     size_t n = 0;
 
@@ -969,23 +969,23 @@ static void write_tags(struct np_json_out *o, struct classify_engine *e, unsigne
         e->touched_t[k] = e->rank[k].idx;
     }
     e->n_given = n;
-    np_json_out_lit(o, "\"tags\":[");
+    np_buf_lit(o, "\"tags\":[");
     for (size_t k = 0; k < n; k++) {
         uint32_t t = e->touched_t[k];
 
-        np_json_out_put(o, ",", k > 0 ? 1 : 0);
-        np_json_out_lit(o, "{\"name\":");
+        np_buf_put(o, ",", k > 0 ? 1 : 0);
+        np_buf_lit(o, "{\"name\":");
         put_jstr(o, &e->j_tag[t]);
-        np_json_out_lit(o, ",\"score\":");
+        np_buf_lit(o, ",\"score\":");
         put_real(o, e->ts[t].score);
-        np_json_out_lit(o, ",\"classifier\":\"rules\",\"evidence\":");
+        np_buf_lit(o, ",\"classifier\":\"rules\",\"evidence\":");
         write_evidence(o, e, t);
-        np_json_out_lit(o, "}");
+        np_buf_lit(o, "}");
     }
-    np_json_out_lit(o, "]");
+    np_buf_lit(o, "]");
 }
 
-static void write_entities(struct np_json_out *o, struct classify_engine *e)
+static void write_entities(struct np_buf *o, struct classify_engine *e)
 {
     size_t n = e->n_touched_e;
 
@@ -995,20 +995,20 @@ static void write_entities(struct np_json_out *o, struct classify_engine *e)
         e->rank[i].idx = en;
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
-    np_json_out_lit(o, "\"entities\":[");
+    np_buf_lit(o, "\"entities\":[");
     for (size_t i = 0; i < n; i++) {
         uint32_t en = e->rank[i].idx;
 
-        np_json_out_put(o, ",", i > 0 ? 1 : 0);
-        np_json_out_lit(o, "{\"name\":");
+        np_buf_put(o, ",", i > 0 ? 1 : 0);
+        np_buf_lit(o, "{\"name\":");
         put_jstr(o, &e->j_entity[en]);
-        np_json_out_lit(o, ",\"kind\":");
+        np_buf_lit(o, ",\"kind\":");
         put_jstr(o, &e->j_kind[e->tx->entities[en].kind]);
-        np_json_out_lit(o, ",\"mentions\":");
+        np_buf_lit(o, ",\"mentions\":");
         put_uint(o, e->es[en].mentions);
-        np_json_out_lit(o, "}");
+        np_buf_lit(o, "}");
     }
-    np_json_out_lit(o, "]");
+    np_buf_lit(o, "]");
 }
 
 /* The region of the article from the mentioned countries; NULL when none. */
@@ -1050,8 +1050,7 @@ static void next_generation(struct classify_engine *e)
     e->n_touched_e = 0;
 }
 
-int classify_engine_write(struct classify_engine *e, const struct np_article *a,
-                          struct np_json_out *out)
+int classify_engine_write(struct classify_engine *e, const struct np_article *a, struct np_buf *out)
 {
     const char *fields[N_FIELDS] = { a->title, a->summary, a->body, a->background, a->insights };
     const struct jstr *region = NULL;
@@ -1076,15 +1075,15 @@ int classify_engine_write(struct classify_engine *e, const struct np_article *a,
     }
     region = region_of(e, &kinds);
     write_tags(out, e, kinds);
-    np_json_out_lit(out, ",");
+    np_buf_lit(out, ",");
     write_entities(out, e);
-    np_json_out_lit(out, ",\"region\":");
+    np_buf_lit(out, ",\"region\":");
     if (region != NULL) {
         put_jstr(out, region);
     } else {
-        np_json_out_lit(out, "null");
+        np_buf_lit(out, "null");
     }
-    np_json_out_lit(out, ",\"classifier\":");
+    np_buf_lit(out, ",\"classifier\":");
     put_jstr(out, &e->j_classifier);
     return out->failed ? NP_ENOMEM : 0;
 }
@@ -1101,12 +1100,12 @@ const char *classify_engine_tag(const struct classify_engine *e, size_t i)
 
 int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
     int rc = 0;
 
-    np_json_out_lit(&o, "{");
+    np_buf_lit(&o, "{");
     rc = classify_engine_write(e, a, &o);
-    np_json_out_lit(&o, "}");
+    np_buf_lit(&o, "}");
     if (rc == 0 && !o.failed) {
         *out = json_loadb(o.p, o.len, 0, NULL);
         rc = *out != NULL ? 0 : NP_ENOMEM;

@@ -46,7 +46,7 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
  * buffers); use one engine per thread.
  */
 int classify_engine_write(struct classify_engine *e, const struct np_article *a,
-                          struct np_json_out *out);
+                          struct np_buf *out);
 
 /* The tags the last run gave, best first: how many, and the name of the i-th (NULL past the
  * end). Valid until the next run. */

@@ -340,20 +340,20 @@ static void send_reply(struct ingest *in, zmq_msg_t *addr, size_t naddr, const c
  * Written directly (np_err keeps reasons valid UTF-8), once per client message. */
 static char *make_reply(const char *status, const char *id, const struct np_err *why, size_t *len)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
 
-    np_json_out_lit(&o, "{\"status\":");
+    np_buf_lit(&o, "{\"status\":");
     np_json_out_string(&o, status, strlen(status));
     if (why != NULL) {
-        np_json_out_lit(&o, ",\"error\":");
+        np_buf_lit(&o, ",\"error\":");
         np_json_out_string(&o, why->msg, strlen(why->msg));
-        np_json_out_lit(&o, ",\"field\":");
+        np_buf_lit(&o, ",\"field\":");
         np_json_out_string(&o, why->field, strlen(why->field));
     } else {
-        np_json_out_lit(&o, ",\"id\":");
+        np_buf_lit(&o, ",\"id\":");
         np_json_out_string(&o, id, strlen(id));
     }
-    np_json_out_lit(&o, "}");
+    np_buf_lit(&o, "}");
     if (o.failed) {
         free(o.p);
         return NULL;

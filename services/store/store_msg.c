@@ -251,7 +251,7 @@ static int make_rejection(struct store_msg *m, const char *reason, const char *f
 /* The evidence value of a tag as new JSON text (free()), or NULL when absent. */
 static int evidence_text(const struct np_json *ev, char **out)
 {
-    struct np_json_out o = { 0 };
+    struct np_buf o = { 0 };
 
     *out = NULL;
     if (np_json_is_none(ev)) {
@@ -348,11 +348,11 @@ static int entity_rows(struct store_msg *m, const struct np_json *entities)
 }
 
 /* Appends the article's keys without a column of their own to extra, as one JSON object. */
-static void extra_json(struct np_json_out *extra, const struct np_json *art)
+static void extra_json(struct np_buf *extra, const struct np_json *art)
 {
     bool first = true;
 
-    np_json_out_lit(extra, "{");
+    np_buf_lit(extra, "{");
     for (const struct np_json *v = art->child; v != NULL; v = v->next) {
         bool column = false;
 
@@ -365,13 +365,13 @@ static void extra_json(struct np_json_out *extra, const struct np_json *art)
         if (column) {
             continue;
         }
-        np_json_out_put(extra, first ? "" : ",", first ? 0 : 1);
+        np_buf_put(extra, first ? "" : ",", first ? 0 : 1);
         np_json_out_string(extra, v->key, v->key_len);
-        np_json_out_lit(extra, ":");
+        np_buf_lit(extra, ":");
         np_json_write(extra, v);
         first = false;
     }
-    np_json_out_lit(extra, "}");
+    np_buf_lit(extra, "}");
 }
 
 static int content_hash(const char *title, const char *body, const char *summary, char *out)
@@ -443,7 +443,7 @@ static int article_rows(struct store_msg *m, const struct np_envelope *e, const 
     size_t nst = 0;
     char hash[NP_HASH_HEX_LEN + 1];
     char seq[32];
-    struct np_json_out extra = { 0 };
+    struct np_buf extra = { 0 };
     struct store_buf *b = &m->article_row;
     int rc = read_cols(art, e, &c, err);
 

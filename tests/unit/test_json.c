@@ -46,7 +46,7 @@ static bool agree(const char *label, const char *s, size_t len)
                  err.msg, want != NULL ? "accepts" : "refuses", want != NULL ? "" : jerr.text);
     }
     if (rc == 0) {
-        struct np_json_out out = { 0 };
+        struct np_buf out = { 0 };
         json_t *back = NULL;
 
         np_json_write(&out, doc.root);
