@@ -13,6 +13,16 @@
  * max_inflight, ingest stops polling its client sockets: ZeroMQ's high-water marks then push
  * back on clients, and memory stays bounded whatever classify, store or PostgreSQL do.
  *
+ * Acknowledgements are durable (ingest_journal.c): acks are collected and written with one
+ * fdatasync every ack_sync_ms, and on a clean stop. After a restart the journal replays only
+ * records never acknowledged (plus, after a crash, at most the acks of the last ack_sync_ms).
+ * Those go into a backlog sorted by seq, and enter the ring as it has room: at most max_inflight
+ * at a time, and only seqs within the ring's span of the oldest one still unacknowledged. So a
+ * journal with more outstanding records than the window (a long database outage can leave one)
+ * is sent again in windows; intake from clients waits until the backlog has entered the ring.
+ * At start, the number replayed and the age of the oldest are logged and exported
+ * (replayed_total, replay_oldest_age_seconds); `outstanding` counts the ring and the backlog.
+ *
  * Group commit: the journal is synced when sync_records messages or 8 MiB are pending or the
  * oldest pending message has waited sync_ms, whichever comes first. Replies "accepted" and
  * forwarding wait for that sync; "rejected" and "duplicate" replies go out at once.
@@ -85,6 +95,10 @@ static const struct np_setting settings[] = {
       OPT(redeliver_ms), 100, 3600000, false, NULL },
     { "redeliver_max_ms", NP_SET_INT, "120000", "cap of the doubling redelivery timeout (ms)",
       OPT(redeliver_max_ms), 100, 86400000, false, NULL },
+    { "ack_sync_ms", NP_SET_INT, "100",
+      "acknowledgements are made durable this often (ms): at most this much is re-sent after a "
+      "crash",
+      OPT(ack_sync_ms), 0, 60000, false, NULL },
     { "segment_mb", NP_SET_INT, "64", "journal segment size (MiB)", OPT(segment_mb), 1, 4096, false,
       NULL },
     { "shutdown_ms", NP_SET_INT, "5000", "on SIGTERM, wait this long for outstanding acks",
@@ -128,6 +142,13 @@ struct slot {
     uint8_t state;
 };
 
+/* A record replayed from the journal, waiting for room in the ring. */
+struct backlog_item {
+    uint64_t seq;
+    struct ingest_jpos pos;
+    bool acked; /* an ack from before the restart arrived while it waited */
+};
+
 /* A message journaled but not yet synced: sent and answered after the sync. */
 struct pending {
     uint64_t seq;
@@ -158,9 +179,16 @@ struct ingest {
 
     struct slot *ring; /* owned; capacity is a power of two >= the window */
     uint64_t mask;
-    uint64_t oldest; /* lowest seq that may still be unacknowledged */
+    uint64_t oldest; /* lowest seq that may still be unacknowledged in the ring */
     uint64_t next_seq;
-    size_t inflight;
+    size_t inflight; /* live slots in the ring */
+
+    struct backlog_item *backlog; /* owned, sorted by seq: replayed, not yet in the ring */
+    size_t nbacklog;
+    size_t backlog_cap;
+    size_t backlog_head;   /* backlog[backlog_head..nbacklog) still waits */
+    size_t backlog_live;   /* of those, not acknowledged */
+    int64_t acks_since_ms; /* when the oldest unsynced ack arrived */
 
     struct pending *pend; /* owned, sync_records entries */
     size_t npend;
@@ -178,6 +206,10 @@ struct ingest {
     struct np_counter *redelivered;
     struct np_counter *syncs;
     struct np_counter *replies_dropped;
+    struct np_counter *replayed;
+    struct np_gauge *replay_age;
+    struct np_gauge *outstanding_g;
+    struct np_gauge *acks_unsynced;
     struct np_gauge *inflight_g;
     struct np_gauge *journal_bytes;
     struct np_histogram *sync_seconds;
@@ -195,25 +227,109 @@ static uint64_t window(const struct ingest *in)
     return in->next_seq - in->oldest;
 }
 
-/* Replay callback: every record recovered from the journal is outstanding again. */
+/* Messages journaled and not acknowledged: in the ring or still in the replay backlog. */
+static size_t outstanding(const struct ingest *in)
+{
+    return in->inflight + in->backlog_live;
+}
+
+/* Replay callback: a record never acknowledged goes to the backlog (called in seq order). */
 static int replay_one(void *ctx, uint64_t seq, const struct ingest_jpos *pos)
 {
     struct ingest *in = ctx;
-    struct slot *s = NULL;
 
-    if (in->oldest == 0) {
-        in->oldest = seq;
+    if (in->nbacklog == in->backlog_cap) {
+        size_t cap = in->backlog_cap ? 2 * in->backlog_cap : 1024;
+        struct backlog_item *b = realloc(in->backlog, cap * sizeof(*b));
+
+        if (b == NULL) {
+            return NP_ENOMEM;
+        }
+        in->backlog = b;
+        in->backlog_cap = cap;
     }
-    if (seq - in->oldest > in->mask) {
-        np_log_error("journal holds more outstanding records than the window allows: raise "
-                     "max_inflight seq=%" PRIu64 " oldest=%" PRIu64,
-                     seq, in->oldest);
-        return NP_EINVAL;
-    }
-    s = slot_of(in, seq);
-    *s = (struct slot){ .seq = seq, .pos = *pos, .due_ms = 0, .state = SLOT_UNSENT };
-    in->inflight++;
+    in->backlog[in->nbacklog++] = (struct backlog_item){ .seq = seq, .pos = *pos };
+    in->backlog_live++;
     return 0;
+}
+
+/* The lowest seq the ring may hold next: the backlog's first, else the next new one. */
+static uint64_t ring_floor(const struct ingest *in)
+{
+    return in->backlog_head < in->nbacklog ? in->backlog[in->backlog_head].seq : in->next_seq;
+}
+
+/* Moves replayed records into the ring while it has room (max_inflight, and its span). */
+static void admit_backlog(struct ingest *in)
+{
+    while (in->backlog_head < in->nbacklog) {
+        struct backlog_item *b = &in->backlog[in->backlog_head];
+        struct slot *s = NULL;
+
+        if (b->acked) {
+            in->backlog_head++;
+            continue;
+        }
+        if (in->inflight == 0) {
+            in->oldest = b->seq;
+        }
+        if (b->seq - in->oldest > in->mask || in->inflight >= (size_t)in->cfg->max_inflight) {
+            break;
+        }
+        s = slot_of(in, b->seq);
+        *s = (struct slot){ .seq = b->seq, .pos = b->pos, .due_ms = 0, .state = SLOT_UNSENT };
+        in->inflight++;
+        in->backlog_live--;
+        in->backlog_head++;
+    }
+    if (in->backlog_head == in->nbacklog && in->nbacklog > 0) {
+        free(in->backlog);
+        in->backlog = NULL;
+        in->nbacklog = in->backlog_head = in->backlog_cap = 0;
+    }
+}
+
+static int cmp_backlog(const void *key, const void *item)
+{
+    uint64_t seq = *(const uint64_t *)key;
+    uint64_t other = ((const struct backlog_item *)item)->seq;
+
+    return (seq > other) - (seq < other);
+}
+
+/* An ack for a replayed record still in the backlog (sent before the restart). */
+static struct backlog_item *backlog_find(struct ingest *in, uint64_t seq)
+{
+    if (in->backlog_head >= in->nbacklog) {
+        return NULL;
+    }
+    return bsearch(&seq, in->backlog + in->backlog_head, in->nbacklog - in->backlog_head,
+                   sizeof(*in->backlog), cmp_backlog);
+}
+
+/* Reads the envelope of the oldest replayed record: how long ago it was received (s), or -1. */
+static double oldest_replayed_age(struct ingest *in)
+{
+    struct np_json_doc doc = { 0 };
+    struct np_envelope env = { 0 };
+    struct np_err err = { 0 };
+    char *buf = NULL;
+    size_t env_len = 0;
+    size_t payload_len = 0;
+    int64_t at = 0;
+    double age = -1;
+
+    if (in->nbacklog == 0 ||
+        ingest_journal_read(in->journal, &in->backlog[0].pos, &buf, &env_len, &payload_len) != 0) {
+        return -1;
+    }
+    if (np_msg_decode(buf, env_len, &doc, &env, &err) == 0 &&
+        np_time_parse(env.received_at, "received_at", &at, &err) == 0) {
+        age = (double)(np_now_us() - at) / 1e6;
+    }
+    np_json_doc_free(&doc);
+    free(buf);
+    return age;
 }
 
 static int alloc_ring(struct ingest *in, uint64_t need)
@@ -658,23 +774,59 @@ static void handle_acks(struct ingest *in)
         }
         for (size_t i = 0; i < n; i++) {
             struct slot *s = slot_of(in, seqs[i]);
+            struct backlog_item *b = NULL;
+            const struct ingest_jpos *pos = NULL;
 
-            if (s->state == SLOT_FREE || s->seq != seqs[i]) {
+            if (s->state != SLOT_FREE && s->seq == seqs[i]) {
+                pos = &s->pos;
+            } else if ((b = backlog_find(in, seqs[i])) != NULL && !b->acked) {
+                pos = &b->pos; /* sent before a restart, acked while waiting to be sent again */
+            } else {
                 continue; /* a second ack of a redelivered copy */
             }
-            if (ingest_journal_done(in->journal, &s->pos) != 0) {
-                np_log_warn("journal does not know an acked record seq=%" PRIu64, seqs[i]);
+            if (in->acks_since_ms == 0) {
+                in->acks_since_ms = np_time_now_ms();
             }
-            s->state = SLOT_FREE;
-            in->inflight--;
+            if (ingest_journal_done(in->journal, seqs[i], pos) != 0) {
+                np_log_warn("journal could not record an ack seq=%" PRIu64, seqs[i]);
+            }
+            if (b != NULL) {
+                b->acked = true;
+                in->backlog_live--;
+            } else {
+                s->state = SLOT_FREE;
+                in->inflight--;
+            }
             np_counter_inc(in->acked);
         }
         free(seqs);
         np_frames_close(&f);
     }
-    while (in->oldest < in->next_seq && slot_of(in, in->oldest)->state == SLOT_FREE) {
+    /* Every live seq lies in [oldest, oldest + ring size): a busy slot there is seq's own. */
+    if (in->inflight == 0) {
+        in->oldest = ring_floor(in);
+    }
+    while (in->oldest < ring_floor(in) && slot_of(in, in->oldest)->state == SLOT_FREE) {
         in->oldest++;
     }
+    admit_backlog(in);
+}
+
+/* Makes the acks collected so far durable once the oldest has waited ack_sync_ms. */
+static int sync_acks(struct ingest *in, bool now)
+{
+    if (ingest_journal_acks_pending(in->journal) == 0) {
+        in->acks_since_ms = 0;
+        return 0;
+    }
+    if (!now && np_time_now_ms() - in->acks_since_ms < in->cfg->ack_sync_ms) {
+        return 0;
+    }
+    in->acks_since_ms = 0;
+    if (ingest_journal_sync_acks(in->journal) != 0) {
+        return NP_EIO;
+    }
+    return 0;
 }
 
 /* Sends again what is due: never sent (classify pushed back) or not acked in time. */
@@ -686,7 +838,7 @@ static int redeliver(struct ingest *in)
         return 0;
     }
     in->next_scan_ms = now + SCAN_EVERY_MS;
-    for (uint64_t seq = in->oldest; seq < in->next_seq; seq++) {
+    for (uint64_t seq = in->oldest; seq < in->next_seq && seq - in->oldest <= in->mask; seq++) {
         struct slot *s = slot_of(in, seq);
         char *buf = NULL;
         size_t env_len = 0;
@@ -732,6 +884,11 @@ static long poll_timeout(const struct ingest *in)
 
         t = sync_at < t ? sync_at : t;
     }
+    if (in->acks_since_ms != 0) {
+        int64_t ack_at = in->acks_since_ms + in->cfg->ack_sync_ms - now;
+
+        t = ack_at < t ? ack_at : t;
+    }
     return t < 0 ? 0 : (long)t;
 }
 
@@ -741,8 +898,9 @@ static int turn(struct ingest *in, bool intake)
     zmq_pollitem_t items[3] = { { in->ack, 0, ZMQ_POLLIN, 0 },
                                 { in->pull, 0, ZMQ_POLLIN, 0 },
                                 { in->router, 0, ZMQ_POLLIN, 0 } };
-    bool room =
-        window(in) + BURST_MAX <= in->mask + 1 && window(in) < (uint64_t)in->cfg->max_inflight;
+    /* Replayed records go first: new seqs enter the ring once the backlog is in it. */
+    bool room = in->backlog_head == in->nbacklog && window(in) + BURST_MAX <= in->mask + 1 &&
+                window(in) < (uint64_t)in->cfg->max_inflight;
     int n = zmq_poll(items, intake && room ? 3 : 1, poll_timeout(in));
     int rc = 0;
 
@@ -774,9 +932,14 @@ static int turn(struct ingest *in, bool intake)
         rc = flush_pending(in);
     }
     if (rc == 0) {
+        rc = sync_acks(in, false);
+    }
+    if (rc == 0) {
         rc = redeliver(in);
     }
     np_gauge_set(in->inflight_g, (double)in->inflight);
+    np_gauge_set(in->outstanding_g, (double)outstanding(in));
+    np_gauge_set(in->acks_unsynced, (double)ingest_journal_acks_pending(in->journal));
     np_gauge_set(in->journal_bytes, (double)ingest_journal_disk_bytes(in->journal));
     return rc;
 }
@@ -816,9 +979,19 @@ static int open_metrics(struct ingest *in)
     in->syncs = np_metrics_counter(m, "journal_syncs_total", "Journal group commits", NULL);
     in->replies_dropped = np_metrics_counter(
         m, "replies_dropped_total", "ROUTER replies dropped: client gone or not reading", NULL);
-    in->inflight_g = np_metrics_gauge(m, "inflight", "Messages journaled and not yet acked", NULL);
-    in->journal_bytes =
-        np_metrics_gauge(m, "journal_bytes", "Bytes of journal segments on disk", NULL);
+    in->inflight_g =
+        np_metrics_gauge(m, "inflight", "Messages in the send window, not yet acked", NULL);
+    in->outstanding_g = np_metrics_gauge(
+        m, "outstanding", "Messages journaled and not yet acked (window and replay backlog)", NULL);
+    in->acks_unsynced = np_metrics_gauge(
+        m, "acks_unsynced", "Acks received and not yet durable (see ack_sync_ms)", NULL);
+    in->replayed = np_metrics_counter(
+        m, "replayed_total", "Journaled messages sent again at start: never acknowledged", NULL);
+    in->replay_age =
+        np_metrics_gauge(m, "replay_oldest_age_seconds",
+                         "Age at start of the oldest message replayed from the journal", NULL);
+    in->journal_bytes = np_metrics_gauge(
+        m, "journal_bytes", "Bytes of journal segments and their ack files on disk", NULL);
     in->sync_seconds = np_metrics_histogram(
         m, "journal_sync_seconds", "Time to write and fdatasync a group of records", NULL,
         np_metrics_latency_bounds, np_metrics_latency_bounds_len);
@@ -863,6 +1036,7 @@ static int start_curve(struct ingest *in)
 static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
 {
     struct np_err err = { 0 };
+    double age = 0;
     int rc = 0;
 
     in->cfg = cfg;
@@ -883,9 +1057,11 @@ static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
         return rc;
     }
     in->next_seq = ingest_journal_next_seq(in->journal);
-    if (in->oldest == 0) {
-        in->oldest = in->next_seq;
-    }
+    in->oldest = ring_floor(in);
+    age = oldest_replayed_age(in);
+    np_counter_add(in->replayed, in->nbacklog);
+    np_gauge_set(in->replay_age, age > 0 ? age : 0);
+    admit_backlog(in);
     in->origin.id = ingest_journal_instance(in->journal);
     in->ctx = zmq_ctx_new();
     if (in->ctx == NULL) {
@@ -899,8 +1075,12 @@ static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
         return rc;
     }
     in->origin.ack = in->ack_endpoint;
-    np_log_info("journal open instance=%s next_seq=%" PRIu64 " outstanding=%zu disk_bytes=%" PRIu64,
-                in->origin.id, in->next_seq, in->inflight, ingest_journal_disk_bytes(in->journal));
+    np_log_info("journal open instance=%s next_seq=%" PRIu64 " outstanding=%zu"
+                " replayed=%" PRIu64 " oldest_replayed_age_s=%.1f acked_on_disk=%" PRIu64
+                " disk_bytes=%" PRIu64,
+                in->origin.id, in->next_seq, outstanding(in), np_counter_value(in->replayed),
+                age > 0 ? age : 0, ingest_journal_recovered_acked(in->journal),
+                ingest_journal_disk_bytes(in->journal));
     return 0;
 }
 
@@ -925,6 +1105,7 @@ static void ingest_close(struct ingest *in)
     np_metrics_destroy(&in->metrics);
     free(in->pend);
     free(in->ring);
+    free(in->backlog);
 }
 
 int ingest_run(const struct ingest_config *cfg, volatile sig_atomic_t *stop)
@@ -946,17 +1127,20 @@ int ingest_run(const struct ingest_config *cfg, volatile sig_atomic_t *stop)
     /* Stop intake; make everything durable; give store a moment to ack what is in flight. */
     np_http_set_ready(in.http, false, "shutting down");
     deadline = np_time_now_ms() + cfg->shutdown_ms;
-    while (rc == 0 && in.inflight > 0 && np_time_now_ms() < deadline) {
+    while (rc == 0 && outstanding(&in) > 0 && np_time_now_ms() < deadline) {
         rc = turn(&in, false);
     }
     if (rc == 0) {
         rc = flush_pending(&in);
     }
+    if (rc == 0) {
+        rc = sync_acks(&in, true);
+    }
     np_log_info("stopped received=%" PRIu64 " accepted=%" PRIu64 " duplicate=%" PRIu64
                 " acked=%" PRIu64 " redelivered=%" PRIu64 " outstanding=%zu",
                 np_counter_value(in.received[0]) + np_counter_value(in.received[1]),
                 np_counter_value(in.accepted), np_counter_value(in.duplicate),
-                np_counter_value(in.acked), np_counter_value(in.redelivered), in.inflight);
+                np_counter_value(in.acked), np_counter_value(in.redelivered), outstanding(&in));
 out:
     ingest_close(&in);
     return rc;

@@ -21,6 +21,7 @@ struct ingest_config {
     long sync_ms;
     long redeliver_ms;
     long redeliver_max_ms;
+    long ack_sync_ms; /* acks are made durable this often */
     long segment_mb;
     long shutdown_ms;
     long dedupe_ids;

@@ -15,15 +15,33 @@
  * from there is cut (ftruncate) and logged, never replayed as garbage. A torn write can only be
  * the last thing in the last segment, but the same rule also contains a corrupt block elsewhere.
  *
- * Acknowledgements are not journaled: a segment is deleted as soon as all its records are done,
- * and after a restart whatever is still on disk is sent again. store's ON CONFLICT makes that
- * harmless, and it bounds the extra work to the unacknowledged window plus one segment. The
- * segment being written is never deleted, so the last seq survives even when everything was
- * acknowledged: seqs never go backwards for one instance id, which rejected_messages relies on.
+ * Acknowledgements are durable. Beside each segment, dir/seg-<first seq>.ack lists the seqs of
+ * that segment store has acknowledged, as append-only records
+ *
+ *     u32 magic "NPA1" | u32 count | u32 CRC-32 of the seqs | count x u64 seq
+ *
+ * ingest_journal_done() collects acks in memory; ingest_journal_sync_acks() (ingest calls it
+ * every ack_sync_ms, and on a clean stop) writes one record per segment that got acks and
+ * fdatasync()s it. Acks may come in any order, from any number of store workers. On open, a
+ * segment's record is replayed only when its seq is not in its .ack file, so after a restart
+ * ingest sends again only what was never acknowledged, plus at most the acks of the last
+ * ack_sync_ms before a crash (a clean stop syncs them: nothing is sent again). A torn or corrupt
+ * tail of an .ack file is cut like a segment's; the acks it held are sent again, never lost.
+ *
+ * Disk: a segment whose records are all acknowledged is deleted while running (its .log first,
+ * then its .ack: a crash in between leaves an .ack without a .log, removed at the next open, and
+ * never a .log without its acks), so the journal holds the segments with outstanding records
+ * plus the one being written. The segment being written is never deleted, so the last seq
+ * survives even when everything was acknowledged: seqs never go backwards for one instance id,
+ * which rejected_messages relies on. An .ack file holds 8 bytes per acknowledged record (a
+ * record is at least ~30 bytes, a few KiB for an article), so it stays a small fraction of its
+ * segment.
  *
  * Rejected: one file per record (too many inodes and fsyncs), an embedded database (a
- * dependency for an append-only log), a journal of acks (more writes on the hot path for
- * little gain).
+ * dependency for an append-only log), ack records inline in the segments (an ack lands in a
+ * later segment than its record, which could then be deleted first and resurrect what it
+ * acknowledged), a checkpoint of the lowest unacknowledged seq (with several classify workers
+ * acks arrive out of order: one slow record would hold back, and re-send, everything after it).
  */
 #include "ingest_journal.h"
 
@@ -48,12 +66,20 @@
 #define INSTANCE_LEN 16
 #define PATH_LEN     4096
 
+#define ACK_MAGIC 0x3141504EU /* "NPA1" read as little-endian */
+#define ACK_HEAD  12          /* magic, count, crc */
+
 struct segment {
     uint64_t first; /* seq of the first record: names the file */
     int fd;
     uint64_t size;    /* bytes on disk (synced or written) */
     uint64_t records; /* records in the file */
     uint64_t done;    /* records acknowledged */
+    int ack_fd;       /* the .ack file, -1 until it exists */
+    uint64_t ack_size;
+    uint64_t *acks; /* owned: acks not yet written to the .ack file */
+    size_t nacks;
+    size_t acks_cap;
 };
 
 struct ingest_journal {
@@ -67,6 +93,8 @@ struct ingest_journal {
     char *buf; /* owned write buffer: records appended but not yet written */
     size_t buf_len;
     size_t buf_cap;
+    size_t acks_pending;      /* acks collected and not yet synced, over all segments */
+    uint64_t recovered_acked; /* records found acknowledged when opened */
 };
 
 static void put32(unsigned char *p, uint32_t v)
@@ -101,6 +129,11 @@ static uint32_t checksum(const void *p, size_t len)
 static void seg_path(const struct ingest_journal *j, uint64_t first, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/seg-%020" PRIu64 ".log", j->dir, first);
+}
+
+static void ack_path(const struct ingest_journal *j, uint64_t first, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/seg-%020" PRIu64 ".ack", j->dir, first);
 }
 
 static int sync_dir(const char *dir)
@@ -207,7 +240,7 @@ static int add_segment(struct ingest_journal *j, uint64_t first, int fd, uint64_
         j->segs = s;
         j->cap = cap;
     }
-    j->segs[j->nsegs++] = (struct segment){ .first = first, .fd = fd, .size = size };
+    j->segs[j->nsegs++] = (struct segment){ .first = first, .fd = fd, .size = size, .ack_fd = -1 };
     return 0;
 }
 
@@ -219,8 +252,9 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Lists the seg-*.log files of dir into a new sorted array of first seqs. */
-static int list_segments(const char *dir, uint64_t **out, size_t *n, struct np_err *err)
+/* Lists the seg-*.<ext> files of dir into a new sorted array of first seqs. */
+static int list_segments(const char *dir, const char *ext, uint64_t **out, size_t *n,
+                         struct np_err *err)
 {
     DIR *d = opendir(dir);
     struct dirent *e = NULL;
@@ -235,7 +269,7 @@ static int list_segments(const char *dir, uint64_t **out, size_t *n, struct np_e
         unsigned long long first = 0;
         char tail[8] = "";
 
-        if (sscanf(e->d_name, "seg-%20llu.lo%1s", &first, tail) != 2 || strcmp(tail, "g") != 0) {
+        if (sscanf(e->d_name, "seg-%20llu.%4s", &first, tail) != 2 || strcmp(tail, ext) != 0) {
             continue;
         }
         if (len == cap) {
@@ -261,19 +295,101 @@ static int list_segments(const char *dir, uint64_t **out, size_t *n, struct np_e
 }
 
 /*
- * Reads one segment through, replaying intact records and cutting the tail at the first bad
- * one. Updates j->next_seq.
+ * Reads segment s's .ack file, when there is one, into a new sorted array *out of *n seqs
+ * (free()), cutting a torn or corrupt tail, and keeps it open in s->ack_fd for appending.
+ */
+static int load_acks(struct ingest_journal *j, struct segment *s, uint64_t **out, size_t *n)
+{
+    char path[PATH_LEN + 64];
+    unsigned char *buf = NULL;
+    uint64_t *seqs = NULL;
+    size_t len = 0;
+    uint64_t off = 0;
+    struct stat st;
+    int fd = -1;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    ack_path(j, s->first, path, sizeof(path));
+    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? 0 : NP_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return NP_EIO;
+    }
+    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    seqs = malloc(((size_t)st.st_size / 8 + 1) * sizeof(*seqs));
+    if (buf == NULL || seqs == NULL) {
+        rc = NP_ENOMEM;
+        goto out;
+    }
+    if (st.st_size > 0 && read_full(fd, buf, (size_t)st.st_size, 0) != 0) {
+        rc = NP_EIO;
+        goto out;
+    }
+    while (off + ACK_HEAD <= (uint64_t)st.st_size) {
+        uint32_t count = get32(buf + off + 4);
+
+        if (get32(buf + off) != ACK_MAGIC || count == 0 ||
+            (uint64_t)count * 8 > (uint64_t)st.st_size - off - ACK_HEAD ||
+            checksum(buf + off + ACK_HEAD, (size_t)count * 8) != get32(buf + off + 8)) {
+            break;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            seqs[len++] = get64(buf + off + ACK_HEAD + 8 * (size_t)i);
+        }
+        off += ACK_HEAD + (uint64_t)count * 8;
+    }
+    if (off < (uint64_t)st.st_size) {
+        np_log_warn("journal: torn or corrupt acknowledgements, cutting the tail (those records "
+                    "will be sent again) segment=%" PRIu64 " offset=%" PRIu64 " bytes_cut=%" PRIu64,
+                    s->first, off, (uint64_t)st.st_size - off);
+        if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0) {
+            rc = NP_EIO;
+            goto out;
+        }
+    }
+    if (len > 0) {
+        qsort(seqs, len, sizeof(*seqs), cmp_u64);
+    }
+    s->ack_fd = fd;
+    s->ack_size = off;
+    fd = -1;
+    *out = seqs;
+    *n = len;
+    seqs = NULL;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(buf);
+    free(seqs);
+    return rc;
+}
+
+/*
+ * Reads one segment through, replaying intact records that are not acknowledged and cutting the
+ * tail at the first bad one. Updates j->next_seq.
  */
 static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_replay_fn replay,
                            void *ctx)
 {
+    uint64_t *acked = NULL;
+    size_t nacked = 0;
+    size_t a = 0;
     unsigned char head[REC_HEAD + BODY_HEAD];
     char *body = NULL;
     size_t body_cap = 0;
     uint64_t off = 0;
     const char *why = NULL;
-    int rc = 0;
+    int rc = load_acks(j, s, &acked, &nacked);
 
+    if (rc != 0) {
+        goto out;
+    }
     while (off < s->size) {
         uint32_t body_len = 0;
         uint64_t seq = 0;
@@ -310,7 +426,13 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
         }
         j->next_seq = seq + 1;
         s->records++;
-        if (replay != NULL) {
+        while (a < nacked && acked[a] < seq) {
+            a++;
+        }
+        if (a < nacked && acked[a] == seq) {
+            s->done++;
+            j->recovered_acked++;
+        } else if (replay != NULL) {
             struct ingest_jpos pos = { s->first, off, REC_HEAD + body_len };
 
             rc = replay(ctx, seq, &pos);
@@ -331,6 +453,7 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
         s->size = off;
     }
 out:
+    free(acked);
     free(body);
     return rc;
 }
@@ -354,17 +477,53 @@ static int start_segment(struct ingest_journal *j)
     return sync_dir(j->dir);
 }
 
+/* Deletes segment i: its records first, then its acknowledgements (see the top). */
 static void drop_segment(struct ingest_journal *j, size_t i)
 {
     char path[PATH_LEN + 64];
+    struct segment *s = &j->segs[i];
 
-    seg_path(j, j->segs[i].first, path, sizeof(path));
-    close(j->segs[i].fd);
+    seg_path(j, s->first, path, sizeof(path));
+    close(s->fd);
     if (unlink(path) != 0) {
         np_log_warn("could not delete journal segment: %s path=\"%s\"", strerror(errno), path);
     }
+    if (s->ack_fd >= 0) {
+        close(s->ack_fd);
+        ack_path(j, s->first, path, sizeof(path));
+        if (unlink(path) != 0) {
+            np_log_warn("could not delete journal acks: %s path=\"%s\"", strerror(errno), path);
+        }
+    }
+    j->acks_pending -= s->nacks;
+    free(s->acks);
     memmove(&j->segs[i], &j->segs[i + 1], (j->nsegs - i - 1) * sizeof(*j->segs));
     j->nsegs--;
+}
+
+/* Removes .ack files whose segment is gone (a crash between the two unlinks). */
+static int remove_stray_acks(struct ingest_journal *j, const uint64_t *firsts, size_t n,
+                             struct np_err *err)
+{
+    uint64_t *acks = NULL;
+    size_t nacks = 0;
+    int rc = list_segments(j->dir, "ack", &acks, &nacks, err);
+
+    for (size_t i = 0; rc == 0 && i < nacks; i++) {
+        char path[PATH_LEN + 64];
+
+        if (bsearch(&acks[i], firsts, n, sizeof(*firsts), cmp_u64) != NULL) {
+            continue;
+        }
+        ack_path(j, acks[i], path, sizeof(path));
+        np_log_info("journal: removing acknowledgements of a deleted segment path=\"%s\"", path);
+        if (unlink(path) != 0) {
+            rc = np_err_set(err, NP_EIO, "journal", "cannot delete \"%s\": %s", path,
+                            strerror(errno));
+        }
+    }
+    free(acks);
+    return rc;
 }
 
 static int open_segments(struct ingest_journal *j, ingest_replay_fn replay, void *ctx,
@@ -372,7 +531,11 @@ static int open_segments(struct ingest_journal *j, ingest_replay_fn replay, void
 {
     uint64_t *firsts = NULL;
     size_t n = 0;
-    int rc = list_segments(j->dir, &firsts, &n, err);
+    int rc = list_segments(j->dir, "log", &firsts, &n, err);
+
+    if (rc == 0) {
+        rc = remove_stray_acks(j, firsts, n, err);
+    }
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char path[PATH_LEN + 64];
@@ -403,9 +566,9 @@ static int open_segments(struct ingest_journal *j, ingest_replay_fn replay, void
         }
     }
     free(firsts);
-    /* Empty segments other than the last hold nothing to keep. */
+    /* Segments other than the last with nothing outstanding hold nothing to keep. */
     for (size_t i = 0; rc == 0 && j->nsegs > 1 && i + 1 < j->nsegs;) {
-        if (j->segs[i].records == 0) {
+        if (j->segs[i].done >= j->segs[i].records) {
             drop_segment(j, i);
         } else {
             i++;
@@ -463,8 +626,15 @@ void ingest_journal_close(struct ingest_journal **jp)
     if (j->buf_len > 0 && ingest_journal_sync(j) != 0) {
         np_log_error("could not sync the journal on close: %s", strerror(errno));
     }
+    if (j->acks_pending > 0 && ingest_journal_sync_acks(j) != 0) {
+        np_log_error("could not sync the acknowledgements on close: %s", strerror(errno));
+    }
     for (size_t i = 0; i < j->nsegs; i++) {
         close(j->segs[i].fd);
+        if (j->segs[i].ack_fd >= 0) {
+            close(j->segs[i].ack_fd);
+        }
+        free(j->segs[i].acks);
     }
     free(j->segs);
     free(j->buf);
@@ -627,7 +797,7 @@ int ingest_journal_read(struct ingest_journal *j, const struct ingest_jpos *pos,
     return 0;
 }
 
-int ingest_journal_done(struct ingest_journal *j, const struct ingest_jpos *pos)
+int ingest_journal_done(struct ingest_journal *j, uint64_t seq, const struct ingest_jpos *pos)
 {
     size_t idx = 0;
     struct segment *s = find_segment(j, pos->segment, &idx);
@@ -637,9 +807,90 @@ int ingest_journal_done(struct ingest_journal *j, const struct ingest_jpos *pos)
     }
     s->done++;
     if (s->done >= s->records && idx + 1 < j->nsegs) {
-        drop_segment(j, idx);
+        drop_segment(j, idx); /* nothing left to remember about it */
+        return 0;
     }
+    if (s->nacks == s->acks_cap) {
+        size_t cap = s->acks_cap ? 2 * s->acks_cap : 1024;
+        uint64_t *a = realloc(s->acks, cap * sizeof(*a));
+
+        if (a == NULL) {
+            s->done--;
+            return NP_ENOMEM;
+        }
+        s->acks = a;
+        s->acks_cap = cap;
+    }
+    s->acks[s->nacks++] = seq;
+    j->acks_pending++;
     return 0;
+}
+
+/* Writes segment s's collected acks as one record; sets *created when the file is new. */
+static int write_acks(struct ingest_journal *j, struct segment *s, bool *created)
+{
+    size_t len = ACK_HEAD + s->nacks * 8;
+    unsigned char *rec = malloc(len);
+    int rc = 0;
+
+    if (rec == NULL) {
+        return NP_ENOMEM;
+    }
+    if (s->ack_fd < 0) {
+        char path[PATH_LEN + 64];
+
+        ack_path(j, s->first, path, sizeof(path));
+        s->ack_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (s->ack_fd < 0) {
+            np_log_error("could not create journal acks: %s path=\"%s\"", strerror(errno), path);
+            free(rec);
+            return NP_EIO;
+        }
+        *created = true;
+    }
+    put32(rec, ACK_MAGIC);
+    put32(rec + 4, (uint32_t)s->nacks);
+    for (size_t i = 0; i < s->nacks; i++) {
+        put64(rec + ACK_HEAD + 8 * i, s->acks[i]);
+    }
+    put32(rec + 8, checksum(rec + ACK_HEAD, s->nacks * 8));
+    if (write_full(s->ack_fd, rec, len) != 0 || fdatasync(s->ack_fd) != 0) {
+        np_log_error("could not write journal acks: %s segment=%" PRIu64, strerror(errno),
+                     s->first);
+        rc = NP_EIO;
+    } else {
+        s->ack_size += len;
+        j->acks_pending -= s->nacks;
+        s->nacks = 0;
+    }
+    free(rec);
+    return rc;
+}
+
+int ingest_journal_sync_acks(struct ingest_journal *j)
+{
+    bool created = false;
+
+    for (size_t i = 0; i < j->nsegs; i++) {
+        if (j->segs[i].nacks > 0) {
+            int rc = write_acks(j, &j->segs[i], &created);
+
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return created ? sync_dir(j->dir) : 0;
+}
+
+size_t ingest_journal_acks_pending(const struct ingest_journal *j)
+{
+    return j->acks_pending;
+}
+
+uint64_t ingest_journal_recovered_acked(const struct ingest_journal *j)
+{
+    return j->recovered_acked;
 }
 
 uint64_t ingest_journal_disk_bytes(const struct ingest_journal *j)
@@ -647,7 +898,7 @@ uint64_t ingest_journal_disk_bytes(const struct ingest_journal *j)
     uint64_t total = 0;
 
     for (size_t i = 0; i < j->nsegs; i++) {
-        total += j->segs[i].size;
+        total += j->segs[i].size + j->segs[i].ack_size;
     }
     return total;
 }

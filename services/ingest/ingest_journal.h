@@ -17,15 +17,16 @@ struct ingest_jpos {
     uint32_t len; /* whole record, header included */
 };
 
-/* Called for each record found when the journal is opened (recovery). Return 0 to go on. */
+/* Called for each record found when the journal is opened (recovery) that was not
+ * acknowledged. Return 0 to go on. */
 typedef int (*ingest_replay_fn)(void *ctx, uint64_t seq, const struct ingest_jpos *pos);
 
 /*
  * Opens (creating when needed) the journal in dir: reads or creates the instance id, scans the
  * segments in order, verifies every record's checksum and cuts a torn or corrupt tail (logged),
- * and calls replay for every intact record, oldest first. segment_bytes is the size at which a
- * new segment starts. Returns 0 and a new journal in *out (ingest_journal_close()), or
- * NP_EIO / NP_ENOMEM with err saying what failed.
+ * and calls replay for every intact record not acknowledged before, oldest first. segment_bytes is
+ * the size at which a new segment starts. Returns 0 and a new journal in *out
+ * (ingest_journal_close()), or NP_EIO / NP_ENOMEM with err saying what failed.
  */
 int ingest_journal_open(const char *dir, size_t segment_bytes, ingest_replay_fn replay, void *ctx,
                         struct ingest_journal **out, struct np_err *err);
@@ -62,12 +63,22 @@ int ingest_journal_read(struct ingest_journal *j, const struct ingest_jpos *pos,
                         size_t *env_len, size_t *payload_len);
 
 /*
- * Marks the record at pos done (acknowledged). A segment whose records are all done, and that is
- * not the one being written, is deleted. Returns 0 or NP_EIO.
+ * Marks record seq at pos done (acknowledged), in any order. A segment whose records are all
+ * done, and that is not the one being written, is deleted. The ack is durable only after
+ * ingest_journal_sync_acks(). Returns 0, NP_ENOMEM or NP_EIO (unknown segment).
  */
-int ingest_journal_done(struct ingest_journal *j, const struct ingest_jpos *pos);
+int ingest_journal_done(struct ingest_journal *j, uint64_t seq, const struct ingest_jpos *pos);
 
-/* Bytes of segment files currently on disk. */
+/* Writes the acks collected since the last call and fdatasync()s them. Returns 0 or NP_EIO. */
+int ingest_journal_sync_acks(struct ingest_journal *j);
+
+/* Acks collected and not yet synced. */
+size_t ingest_journal_acks_pending(const struct ingest_journal *j);
+
+/* Records that ingest_journal_open() found acknowledged (and did not replay). */
+uint64_t ingest_journal_recovered_acked(const struct ingest_journal *j);
+
+/* Bytes of segment and acknowledgement files currently on disk. */
 uint64_t ingest_journal_disk_bytes(const struct ingest_journal *j);
 
 #endif /* INGEST_JOURNAL_H */

@@ -8,7 +8,14 @@
  *
  *     fault=<name> pushed=N accepted=N stored=N duplicates=N lost=0
  *
- * NP_FAULT_ARTICLES sets how many articles each test pushes (default 20000).
+ * NP_FAULT_ARTICLES sets how many articles each test pushes (default 20000); NP_FAULT_ONLY runs
+ * only the tests whose names match its pattern (cmocka's filter, e.g. "test_replay*").
+ *
+ * Durable acknowledgements (issue 11), with ingest's /metrics scraped on a free port: ingest
+ * SIGKILLed 5 times under load re-sends at most what was in flight at each kill; rows deleted in
+ * PostgreSQL stay deleted across clean and SIGKILL restarts of every worker; a replay is not a
+ * recorded duplicate; a journal with more outstanding records than max_inflight (both acked and
+ * outstanding records in one segment) is replayed in windows.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <zmq.h>
 #include <jansson.h>
@@ -49,10 +61,15 @@ struct run {
     void *dealer;
     struct article *a;
     size_t n;
-    size_t next; /* next article never sent */
+    size_t limit; /* push only up to here (0: n) */
+    size_t next;  /* next article never sent */
     size_t answered;
     size_t inflight;
+    size_t sends;   /* requests sent, copies included */
+    size_t replies; /* replies read, copies included */
     long resend_ms;
+    int metrics_port; /* ingest's, or 0 */
+    char port_env[64];
 };
 
 /* A fault injected when `answered` reaches `at`. */
@@ -155,6 +172,7 @@ static void send_article(struct run *r, size_t i)
     }
     zmq_send(r->dealer, "", 0, ZMQ_SNDMORE);
     zmq_send(r->dealer, a->json, strlen(a->json), 0);
+    r->sends++;
     if (a->state == A_NEW) {
         r->inflight++;
     }
@@ -180,6 +198,7 @@ static void read_replies(struct run *r, long wait_ms)
         zmq_recv(r->dealer, buf, sizeof(buf), 0);
         n = zmq_recv(r->dealer, buf, sizeof(buf) - 1, 0);
         buf[n > 0 ? n : 0] = '\0';
+        r->replies++;
         if (id >= r->n || r->a[id].state != A_SENT) {
             continue; /* the answer to a copy we sent again */
         }
@@ -196,7 +215,7 @@ static void pump(struct run *r, long wait_ms)
 {
     double now = h_now();
 
-    while (r->next < r->n && r->inflight < 500) {
+    while (r->next < (r->limit > 0 ? r->limit : r->n) && r->inflight < 500) {
         send_article(r, r->next++);
     }
     read_replies(r, wait_ms);
@@ -213,13 +232,15 @@ static void push_all(struct run *r, fault_fn fault, const size_t *at, int nfault
     int k = 0;
     double deadline = h_now() + 600;
 
-    while (r->answered < r->n && h_now() < deadline) {
+    size_t upto = r->limit > 0 ? r->limit : r->n;
+
+    while (r->answered < upto && h_now() < deadline) {
         pump(r, 20);
         if (k < nfaults && r->answered >= at[k]) {
             fault(r, k++);
         }
     }
-    assert_int_equal(r->answered, r->n);
+    assert_int_equal(r->answered, upto);
 }
 
 /* Waits until the database holds every accepted id, then compares the two sets exactly. */
@@ -478,17 +499,286 @@ static void test_refused_row(void **state)
     run_cleanup(&r);
 }
 
+/* ---- durable acknowledgements (issue 11) ---- */
+
+/* A loopback port nobody listens on right now. */
+static int free_port(void)
+{
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* GETs path from ingest's HTTP port: the response (status line to body) in a new string. */
+static char *ingest_http(struct run *r, const char *path)
+{
+    struct sockaddr_in a = { 0 };
+    char req[128];
+    size_t cap = 1 << 20;
+    char *buf = calloc(1, cap);
+    size_t got = 0;
+    ssize_t n = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_non_null(buf);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)r->metrics_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        close(fd);
+        free(buf);
+        return NULL;
+    }
+    while ((n = read(fd, buf + got, cap - 1 - got)) > 0) {
+        got += (size_t)n;
+    }
+    close(fd);
+    return buf;
+}
+
+/* Value of sample `name` (no labels) in ingest's /metrics, or -1 when it cannot be read. */
+static double ingest_metric(struct run *r, const char *name)
+{
+    char *buf = ingest_http(r, "/metrics");
+    char want[128];
+    const char *at = NULL;
+    double v = -1;
+
+    snprintf(want, sizeof(want), "\nnewspipe_%s ", name);
+    at = buf != NULL ? strstr(buf, want) : NULL;
+    if (at != NULL) {
+        v = strtod(at + strlen(want), NULL);
+    }
+    free(buf);
+    return v;
+}
+
+/* Waits until ingest is ready (its journal read) and `name` equals want (want < 0: any). */
+static double wait_metric(struct run *r, const char *name, double want, double seconds)
+{
+    double end = h_now() + seconds;
+    double v = -1;
+
+    while (h_now() < end) {
+        char *ready = ingest_http(r, "/readyz");
+        bool ok = ready != NULL && strncmp(ready, "HTTP/1.1 200", 12) == 0;
+
+        if (ready != NULL && !ok && strncmp(ready, "HTTP/1.0 200", 12) == 0) {
+            ok = true;
+        }
+        free(ready);
+        v = ok ? ingest_metric(r, name) : -1;
+        if (v >= 0 && (want < 0 || v == want)) {
+            break;
+        }
+        pump(r, 20);
+    }
+    return v;
+}
+
+/* Gives ingest a metrics port of its own (kept across restarts). */
+static void ingest_metrics_on(struct run *r, int slot)
+{
+    r->metrics_port = free_port();
+    snprintf(r->port_env, sizeof(r->port_env), "NP_INGEST_METRICS_PORT=%d", r->metrics_port);
+    r->p.extra_env[H_INGEST][slot] = r->port_env;
+}
+
+/* SIGKILL ingest at a moment of load: what it re-sends after the restart must not exceed what
+ * was in flight at the kill (outstanding + acks not yet durable + client requests that ingest
+ * may still have read after the scrape). */
+static void fault_ingest_acks(struct run *r, int k)
+{
+    double outstanding = ingest_metric(r, "outstanding");
+    double unsynced = ingest_metric(r, "acks_unsynced");
+    size_t unanswered = r->sends - r->replies;
+    double replayed = 0;
+    double bound = outstanding + unsynced + (double)unanswered;
+
+    assert_true(outstanding >= 0 && unsynced >= 0);
+    h_kill(&r->p, H_INGEST, SIGKILL);
+    h_pause_ms(100 + rand() % 300);
+    h_start(&r->p, H_INGEST);
+    replayed = wait_metric(r, "replayed_total", -1, 30);
+    printf("kill=%d in_flight_at_kill=%.0f (outstanding=%.0f acks_unsynced=%.0f "
+           "client_unanswered=%zu) resent=%.0f\n",
+           k + 1, bound, outstanding, unsynced, unanswered, replayed);
+    fflush(stdout);
+    assert_true(replayed >= 0);
+    assert_true(replayed <= bound);
+}
+
+static void test_kill_ingest_acks(void **state)
+{
+    struct run r;
+    size_t at[5];
+
+    (void)state;
+    run_init(&r, "killacks", 5000, 0);
+    ingest_metrics_on(&r, 3);
+    h_start_all(&r.p);
+    assert_true(wait_metric(&r, "outstanding", -1, 30) >= 0);
+    for (int i = 0; i < 5; i++) {
+        at[i] = r.n / 10 + (size_t)i * r.n / 6 + (size_t)rand() % (r.n / 10);
+    }
+    push_all(&r, fault_ingest_acks, at, 5);
+    check_nothing_lost(&r, "kill-ingest-acks");
+    run_cleanup(&r);
+}
+
+/* Restarts worker w, cleanly or with SIGKILL, and checks that ingest re-sends nothing. */
+static void restart_check(struct run *r, enum h_worker w, bool clean, long rows)
+{
+    static const char *const names[H_WORKERS] = { "store", "classify", "ingest" };
+
+    if (clean) {
+        assert_int_equal(h_stop(&r->p, w, 15), 0);
+    } else {
+        h_kill(&r->p, w, SIGKILL);
+    }
+    h_start(&r->p, w);
+    if (w == H_INGEST) {
+        double replayed = wait_metric(r, "replayed_total", -1, 30);
+
+        printf("restart %s (%s): resent=%.0f\n", names[w], clean ? "clean" : "SIGKILL", replayed);
+        assert_true(replayed == 0);
+    }
+    h_pause_ms(1500);
+    assert_int_equal(h_query_long(r->p.conn, "SELECT count(*) FROM articles"), rows);
+}
+
+static void test_deleted_rows_stay_deleted(void **state)
+{
+    struct run r;
+    PGresult *res = NULL;
+
+    (void)state;
+    run_init(&r, "stayd", 5000, 2100);
+    ingest_metrics_on(&r, 3);
+    r.limit = 2000;
+    h_start_all(&r.p);
+    push_all(&r, NULL, NULL, 0);
+    assert_int_equal(h_wait_for(r.p.conn, "SELECT count(*) FROM articles", 2000, h_now() + 60),
+                     2000);
+    assert_true(wait_metric(&r, "outstanding", 0, 30) == 0);
+    h_pause_ms(300); /* past ack_sync_ms: the acks are durable */
+    res =
+        PQexec(r.p.conn,
+               "DELETE FROM articles WHERE id IN (SELECT id FROM articles ORDER BY id LIMIT 1500)");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    for (int round = 0; round < 2; round++) {
+        restart_check(&r, H_INGEST, true, 500);
+        restart_check(&r, H_INGEST, false, 500);
+        restart_check(&r, H_STORE, round == 0, 500);
+        restart_check(&r, H_CLASSIFY, round != 0, 500);
+    }
+    /* Still a working pipeline. */
+    r.limit = 0;
+    push_all(&r, NULL, NULL, 0);
+    assert_int_equal(h_wait_for(r.p.conn, "SELECT count(*) FROM articles", 600, h_now() + 60), 600);
+    printf("fault=deleted-rows-stay-deleted deleted=1500 resurrected=0 stored_after=600\n");
+    run_cleanup(&r);
+}
+
+/* Acks never made durable (ack_sync_ms longer than the test): a SIGKILL makes ingest send
+ * everything again; store recognises its own seqs: no second row, nothing in
+ * article_duplicates. */
+static void test_replay_is_not_a_duplicate(void **state)
+{
+    struct run r;
+    double replayed = 0;
+
+    (void)state;
+    run_init(&r, "replaydup", 5000, 500);
+    ingest_metrics_on(&r, 3);
+    r.p.extra_env[H_INGEST][4] = "NP_INGEST_ACK_SYNC_MS=60000";
+    h_start_all(&r.p);
+    push_all(&r, NULL, NULL, 0);
+    assert_int_equal(h_wait_for(r.p.conn, "SELECT count(*) FROM articles", 500, h_now() + 60), 500);
+    assert_true(wait_metric(&r, "outstanding", 0, 30) == 0);
+    h_kill(&r.p, H_INGEST, SIGKILL);
+    h_start(&r.p, H_INGEST);
+    replayed = wait_metric(&r, "replayed_total", -1, 30);
+    assert_true(replayed == 500);
+    assert_true(wait_metric(&r, "outstanding", 0, 60) == 0); /* all acked again */
+    check_nothing_lost(&r, "replay-not-duplicate");
+    printf("resent=%.0f article_duplicates=%ld\n", replayed,
+           h_query_long(r.p.conn, "SELECT count(*) FROM article_duplicates"));
+    assert_int_equal(h_query_long(r.p.conn, "SELECT count(*) FROM article_duplicates"), 0);
+    run_cleanup(&r);
+}
+
+/* One segment holding 1,000 acknowledged and 3,000 outstanding records (store was down), and
+ * ingest restarted with max_inflight 500: it starts, replays all 3,000 in windows, and takes
+ * new articles afterwards. */
+static void test_replay_in_windows(void **state)
+{
+    struct run r;
+    double replayed = 0;
+
+    (void)state;
+    run_init(&r, "windows", 60000, 4200);
+    ingest_metrics_on(&r, 3);
+    r.p.extra_env[H_INGEST][4] = "NP_INGEST_MAX_INFLIGHT=5000";
+    h_start_all(&r.p);
+    r.limit = 1000;
+    push_all(&r, NULL, NULL, 0);
+    assert_int_equal(h_wait_for(r.p.conn, "SELECT count(*) FROM articles", 1000, h_now() + 60),
+                     1000);
+    assert_true(wait_metric(&r, "outstanding", 0, 30) == 0);
+    assert_int_equal(h_stop(&r.p, H_STORE, 15), 0);
+    r.limit = 4000;
+    push_all(&r, NULL, NULL, 0);
+    assert_true(wait_metric(&r, "outstanding", 3000, 30) == 3000);
+    h_pause_ms(300); /* the first 1,000 acks are durable long since; let the last sync pass */
+    h_kill(&r.p, H_INGEST, SIGKILL);
+    r.p.extra_env[H_INGEST][4] = "NP_INGEST_MAX_INFLIGHT=500";
+    h_start(&r.p, H_INGEST);
+    replayed = wait_metric(&r, "replayed_total", -1, 30);
+    printf("journal: 1000 acked + 3000 outstanding, max_inflight=500: resent=%.0f\n", replayed);
+    assert_true(replayed == 3000);
+    assert_true(ingest_metric(&r, "inflight") <= 500);
+    h_start(&r.p, H_STORE);
+    r.limit = 0;
+    push_all(&r, NULL, NULL, 0);
+    check_nothing_lost(&r, "replay-in-windows");
+    assert_true(h_alive(&r.p, H_INGEST));
+    run_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refused_row),     cmocka_unit_test(test_kill_classify),
-        cmocka_unit_test(test_kill_store),      cmocka_unit_test(test_kill_ingest),
-        cmocka_unit_test(test_database_outage), cmocka_unit_test(test_classify_gone),
+        cmocka_unit_test(test_refused_row),
+        cmocka_unit_test(test_kill_classify),
+        cmocka_unit_test(test_kill_store),
+        cmocka_unit_test(test_kill_ingest),
+        cmocka_unit_test(test_database_outage),
+        cmocka_unit_test(test_classify_gone),
+        cmocka_unit_test(test_kill_ingest_acks),
+        cmocka_unit_test(test_deleted_rows_stay_deleted),
+        cmocka_unit_test(test_replay_is_not_a_duplicate),
+        cmocka_unit_test(test_replay_in_windows),
     };
 
     unsigned seed = (unsigned)time(NULL);
 
     printf("fault seed=%u (kill points are random)\n", seed);
     srand(seed);
+    if (getenv("NP_FAULT_ONLY") != NULL) {
+        cmocka_set_test_filter(getenv("NP_FAULT_ONLY")); /* e.g. "test_replay*" */
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
