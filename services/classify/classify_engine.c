@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,13 +60,14 @@ enum use_kind {
     USE_ALIAS,
     USE_ANY,
     USE_GROUP,
-    USE_NONE
+    USE_NONE,
+    USE_HINT
 };
 
 /* One use of a pattern by a rule. */
 struct use {
     double weight;  /* USE_ANY */
-    uint32_t owner; /* entity (USE_ALIAS) or tag index */
+    uint32_t owner; /* entity (USE_ALIAS, USE_HINT) or tag index */
     uint32_t item;  /* USE_ANY: index in the tag's any list */
     uint8_t kind;   /* enum use_kind */
     uint8_t group;  /* USE_GROUP: index in the tag's all list */
@@ -85,6 +87,7 @@ struct pstat {
     uint32_t stamp;
     uint32_t n_text;
     uint32_t n_title;
+    uint32_t n_lead; /* occurrences in the lead (also counted in n_text) */
     uint32_t first_off;
     uint32_t first_field;
 };
@@ -100,6 +103,17 @@ struct estat {
     uint32_t stamp;
     uint32_t mentions;
     uint64_t last; /* field << 32 | start token of the last counted mention */
+    bool in_title;
+    bool in_lead;
+    bool dateline; /* a mention opens the lead: "WASHINGTON, Sept 20 -" */
+    bool about;
+    double salience;
+};
+
+/* Hint counts of a country (see classify_taxonomy.c); valid when stamp is the generation. */
+struct hstat {
+    uint32_t stamp;
+    uint32_t count;
 };
 
 struct rank {
@@ -156,7 +170,12 @@ struct classify_engine {
     struct estat *es;
     uint32_t *touched_e;
     size_t n_touched_e;
-    struct rank *rank; /* max(tags, entities, longest any list) */
+    struct hstat *hs;
+    int64_t hint_best;    /* country with the most hint matches in this article, or -1 */
+    uint32_t lead_field;  /* the first text field after the title (N_FIELDS: none) */
+    size_t text_tokens;   /* tokens outside the title */
+    double length_factor; /* min_score multiplier for this article's length */
+    struct rank *rank;    /* max(tags, entities, longest any list) */
 };
 
 static const char *const field_names[N_FIELDS] = { "title", "summary", "body", "background",
@@ -215,7 +234,9 @@ static int collect_refs(struct classify_engine *e, struct builder *b)
 
     for (size_t i = 0; i < tx->n_entities; i++) {
         struct use u = { .kind = USE_ALIAS, .owner = (uint32_t)i };
-        if (add_refs(b, &tx->entities[i].aliases, u) != 0) {
+        struct use uh = { .kind = USE_HINT, .owner = (uint32_t)i };
+        if (add_refs(b, &tx->entities[i].aliases, u) != 0 ||
+            add_refs(b, &tx->entities[i].hints, uh) != 0) {
             return NP_ENOMEM;
         }
     }
@@ -435,10 +456,11 @@ static int alloc_scratch(struct classify_engine *e)
     e->ts = calloc(tx->n_tags + 1, sizeof(*e->ts));
     e->touched_t = malloc((tx->n_tags + 1) * sizeof(*e->touched_t));
     e->es = calloc(tx->n_entities + 1, sizeof(*e->es));
+    e->hs = calloc(tx->n_entities + 1, sizeof(*e->hs));
     e->touched_e = malloc((tx->n_entities + 1) * sizeof(*e->touched_e));
     e->rank = malloc((nr + 1) * sizeof(*e->rank));
     if (e->ps == NULL || e->touched_p == NULL || e->ts == NULL || e->touched_t == NULL ||
-        e->es == NULL || e->touched_e == NULL || e->rank == NULL) {
+        e->es == NULL || e->hs == NULL || e->touched_e == NULL || e->rank == NULL) {
         return NP_ENOMEM;
     }
     return 0;
@@ -679,6 +701,7 @@ void classify_engine_destroy(struct classify_engine **ep)
     free(e->ts);
     free(e->touched_t);
     free(e->es);
+    free(e->hs);
     free(e->touched_e);
     free(e->rank);
     free(e);
@@ -712,7 +735,7 @@ static bool surface_ok(const struct classify_engine *e, const char *text, size_t
  * matching both "u.s." and case-sensitive "US") and counts once.
  */
 static void mention(struct classify_engine *e, const struct pattern *pat, uint32_t field,
-                    size_t start)
+                    size_t start, bool lead)
 {
     uint64_t key = ((uint64_t)field << 32) | (uint64_t)start;
 
@@ -726,12 +749,18 @@ static void mention(struct classify_engine *e, const struct pattern *pat, uint32
             es->stamp = e->gen;
             es->mentions = 0;
             es->last = key;
+            es->in_title = false;
+            es->in_lead = false;
+            es->dateline = false;
             e->touched_e[e->n_touched_e++] = u->owner;
         } else if (key <= es->last) {
             continue;
         }
         es->mentions++;
         es->last = key;
+        es->in_title = es->in_title || field == 0;
+        es->in_lead = es->in_lead || lead;
+        es->dateline = es->dateline || (lead && start == 0);
     }
 }
 
@@ -746,10 +775,12 @@ static void report(struct classify_engine *e, const uint32_t *pats, size_t n, si
             continue;
         }
         struct pstat *ps = &e->ps[p];
+        bool lead = field == e->lead_field && (double)start < e->tx->scoring.lead_tokens;
         if (ps->stamp != e->gen) {
             ps->stamp = e->gen;
             ps->n_text = 0;
             ps->n_title = 0;
+            ps->n_lead = 0;
             ps->first_field = field;
             ps->first_off = e->toks.tok[start].off;
             e->touched_p[e->n_touched_p++] = p;
@@ -758,9 +789,10 @@ static void report(struct classify_engine *e, const uint32_t *pats, size_t n, si
             ps->n_title++;
         } else {
             ps->n_text++;
+            ps->n_lead += lead;
         }
         if (pat->has_alias) {
-            mention(e, pat, field, start);
+            mention(e, pat, field, start, lead);
         }
     }
 }
@@ -814,9 +846,11 @@ static void scan_field(struct classify_engine *e, uint32_t field, const char *te
 
 /* ---- scoring ---- */
 
-static double contribution(const struct classify_tag *t, double weight, const struct pstat *ps)
+static double contribution(const struct classify_engine *e, const struct classify_tag *t,
+                           double weight, const struct pstat *ps)
 {
-    double eff = (double)ps->n_text + t->title_weight * (ps->n_title > 0 ? 1.0 : 0.0);
+    double eff = (double)ps->n_text + t->title_weight * (ps->n_title > 0 ? 1.0 : 0.0) +
+                 e->tx->scoring.lead_bonus * (ps->n_lead > 0 ? 1.0 : 0.0);
 
     if (eff > t->max_count) {
         eff = t->max_count;
@@ -843,9 +877,22 @@ static void apply_use(struct classify_engine *e, const struct use *u, const stru
     if (u->kind == USE_ALIAS) {
         return; /* counted as they matched, by mention() */
     }
+    if (u->kind == USE_HINT) {
+        struct hstat *hs = &e->hs[u->owner];
+        if (hs->stamp != e->gen) {
+            hs->stamp = e->gen;
+            hs->count = 0;
+        }
+        hs->count += ps->n_text + ps->n_title;
+        if (e->hint_best < 0 || hs->count > e->hs[e->hint_best].count ||
+            (hs->count == e->hs[e->hint_best].count && u->owner < e->hint_best)) {
+            e->hint_best = u->owner;
+        }
+        return;
+    }
     struct tstat *ts = touch_tag(e, u->owner);
     if (u->kind == USE_ANY) {
-        ts->score += contribution(&e->tx->tags[u->owner], u->weight, ps);
+        ts->score += contribution(e, &e->tx->tags[u->owner], u->weight, ps);
     } else if (u->kind == USE_GROUP) {
         ts->groups |= (uint64_t)1 << u->group;
     } else {
@@ -858,7 +905,7 @@ static bool tag_given(const struct classify_engine *e, uint32_t ti, unsigned kin
     const struct classify_tag *t = &e->tx->tags[ti];
     const struct tstat *ts = &e->ts[ti];
 
-    if (ts->veto || !(ts->score >= t->min_score)) {
+    if (ts->veto || !(ts->score >= t->min_score * e->length_factor)) {
         return false;
     }
     for (size_t g = 0; g < t->n_all; g++) {
@@ -924,7 +971,7 @@ static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t
     for (size_t i = 0; i < t->any.len; i++) {
         const struct pstat *ps = &e->ps[t->any.items[i].pattern];
         if (ps->stamp == e->gen) {
-            e->rank[n].key = contribution(t, t->any.items[i].weight, ps);
+            e->rank[n].key = contribution(e, t, t->any.items[i].weight, ps);
             e->rank[n].idx = (uint32_t)i;
             n++;
         }
@@ -985,7 +1032,50 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
     np_buf_lit(o, "]");
 }
 
-static void write_entities(struct np_buf *o, struct classify_engine *e)
+/* Weights of the salience of an entity (see the module comment). */
+#define SAL_TITLE    (0.35)
+#define SAL_LEAD     (0.25)
+#define SAL_DATELINE (0.15)
+#define SAL_SHARE    (0.5)
+
+/*
+ * Salience of every mentioned entity, and whether the story is about it: salience >= the
+ * taxonomy's about_min (scoring.about_min). share is the entity's mentions over those of the
+ * most mentioned entity of its kind, so with about_min <= SAL_SHARE the most mentioned country
+ * is always one the story is about.
+ */
+static void salience(struct classify_engine *e)
+{
+    uint32_t top[CLASSIFY_KIND_COUNT] = { 0 };
+
+    for (size_t i = 0; i < e->n_touched_e; i++) {
+        uint32_t en = e->touched_e[i];
+        enum classify_kind k = e->tx->entities[en].kind;
+        if (e->es[en].mentions > top[k]) {
+            top[k] = e->es[en].mentions;
+        }
+    }
+    for (size_t i = 0; i < e->n_touched_e; i++) {
+        uint32_t en = e->touched_e[i];
+        struct estat *es = &e->es[en];
+        double share = (double)es->mentions / (double)top[e->tx->entities[en].kind];
+        double s = SAL_TITLE * es->in_title + SAL_LEAD * es->in_lead + SAL_DATELINE * es->dateline +
+                   SAL_SHARE * share;
+        es->salience = s > 1.0 ? 1.0 : s;
+        es->about = es->salience >= e->tx->scoring.about_min;
+    }
+}
+
+/* The country hinted at when no country is mentioned; -1 when none. */
+static int64_t hinted_country(const struct classify_engine *e, unsigned kinds)
+{
+    if ((kinds >> CLASSIFY_KIND_COUNTRY) & 1) {
+        return -1;
+    }
+    return e->hint_best;
+}
+
+static void write_entities(struct np_buf *o, struct classify_engine *e, int64_t hinted)
 {
     size_t n = e->n_touched_e;
 
@@ -1006,23 +1096,49 @@ static void write_entities(struct np_buf *o, struct classify_engine *e)
         put_jstr(o, &e->j_kind[e->tx->entities[en].kind]);
         np_buf_lit(o, ",\"mentions\":");
         put_uint(o, e->es[en].mentions);
-        np_buf_lit(o, "}");
+        np_buf_lit(o, ",\"salience\":");
+        put_real(o, e->es[en].salience);
+        if (e->es[en].about) {
+            np_buf_lit(o, ",\"about\":true}");
+        } else {
+            np_buf_lit(o, ",\"about\":false}");
+        }
+    }
+    if (hinted >= 0) {
+        np_buf_put(o, ",", n > 0 ? 1 : 0);
+        np_buf_lit(o, "{\"name\":");
+        put_jstr(o, &e->j_entity[hinted]);
+        np_buf_lit(o, ",\"kind\":");
+        put_jstr(o, &e->j_kind[CLASSIFY_KIND_COUNTRY]);
+        np_buf_lit(o, ",\"mentions\":0,\"salience\":0.0,\"about\":true}");
     }
     np_buf_lit(o, "]");
 }
 
-/* The region of the article from the mentioned countries; NULL when none. */
-static const struct jstr *region_of(const struct classify_engine *e, unsigned *kinds)
+/* The kinds of the mentioned entities, a bit per kind. */
+static unsigned kinds_of(const struct classify_engine *e)
+{
+    unsigned kinds = 0;
+
+    for (size_t i = 0; i < e->n_touched_e; i++) {
+        kinds |= 1u << e->tx->entities[e->touched_e[i]].kind;
+    }
+    return kinds;
+}
+
+/* The region of the article from the countries it is about; NULL when none. */
+static const struct jstr *region_of(const struct classify_engine *e, int64_t hinted)
 {
     const struct jstr *region = NULL;
     const char *name = NULL;
 
-    *kinds = 0;
+    if (hinted >= 0) {
+        return &e->j_region[hinted];
+    }
     for (size_t i = 0; i < e->n_touched_e; i++) {
         uint32_t en = e->touched_e[i];
         const struct classify_entity *ent = &e->tx->entities[en];
-        *kinds |= 1u << ent->kind;
-        if (ent->kind != CLASSIFY_KIND_COUNTRY) {
+        if (ent->kind != CLASSIFY_KIND_COUNTRY || !e->es[en].about) {
             continue;
         }
         if (name == NULL) {
@@ -1043,16 +1159,21 @@ static void next_generation(struct classify_engine *e)
         memset(e->ps, 0, e->n_patterns * sizeof(*e->ps));
         memset(e->ts, 0, e->tx->n_tags * sizeof(*e->ts));
         memset(e->es, 0, e->tx->n_entities * sizeof(*e->es));
+        memset(e->hs, 0, e->tx->n_entities * sizeof(*e->hs));
         e->gen = 1;
     }
     e->n_touched_p = 0;
     e->n_touched_t = 0;
     e->n_touched_e = 0;
+    e->hint_best = -1;
+    e->lead_field = N_FIELDS;
+    e->text_tokens = 0;
 }
 
 int classify_engine_write(struct classify_engine *e, const struct np_article *a, struct np_buf *out)
 {
     const char *fields[N_FIELDS] = { a->title, a->summary, a->body, a->background, a->insights };
+    const struct classify_scoring *sc = &e->tx->scoring;
     const struct jstr *region = NULL;
     unsigned kinds = 0;
 
@@ -1064,7 +1185,20 @@ int classify_engine_write(struct classify_engine *e, const struct np_article *a,
         if (classify_tokenize(&e->toks, fields[f], strlen(fields[f])) != 0) {
             return NP_ENOMEM;
         }
+        if (f > 0 && e->lead_field == N_FIELDS && e->toks.len > 0) {
+            e->lead_field = f;
+        }
+        if (f > 0) {
+            e->text_tokens += e->toks.len;
+        }
         scan_field(e, f, fields[f]);
+    }
+    e->length_factor = 1.0;
+    if ((double)e->text_tokens < sc->reference_tokens) {
+        e->length_factor = sqrt((double)e->text_tokens / sc->reference_tokens);
+        if (e->length_factor < sc->short_floor) {
+            e->length_factor = sc->short_floor;
+        }
     }
     for (size_t i = 0; i < e->n_touched_p; i++) {
         const struct pattern *pat = &e->patterns[e->touched_p[i]];
@@ -1073,10 +1207,13 @@ int classify_engine_write(struct classify_engine *e, const struct np_article *a,
             apply_use(e, &e->uses[pat->use_off + k], ps);
         }
     }
-    region = region_of(e, &kinds);
+    salience(e);
+    kinds = kinds_of(e);
+    int64_t hinted = hinted_country(e, kinds);
+    region = region_of(e, hinted);
     write_tags(out, e, kinds);
     np_buf_lit(out, ",");
-    write_entities(out, e);
+    write_entities(out, e, hinted);
     np_buf_lit(out, ",\"region\":");
     if (region != NULL) {
         put_jstr(out, region);

@@ -2,13 +2,20 @@
  *
  * The format (config/taxonomy.json):
  *   {"version": "2026.11-1",
- *    "entities": [{"name", "kind", "region"?, "aliases": [phrase, ...]}],
+ *    "entities": [{"name", "kind", "region"?, "aliases": [phrase, ...], "hints"?: [phrase, ...]}],
  *    "tags": [{"name", "min_score"?, "title_weight"?, "max_count"?,
- *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}]}
+ *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}],
+ *    "scoring"?: {"lead_tokens"?, "lead_bonus"?, "reference_tokens"?, "short_floor"?,
+ *                 "about_min"?}}
+ * `scoring` holds the length and salience settings of classify_engine.c (defaults there, in
+ * classify_scoring_defaults()); lead_tokens and reference_tokens must be >= 1, short_floor and
+ * about_min in [0, 1], lead_bonus >= 0.
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
  * of {"any": [phrase, ...]}, {"entity": name}, {"entity_kind": kind}. kind is country,
- * organisation (or organization), person or company; countries need a region.
+ * organisation (or organization), person or company; countries need a region. `hints` (countries
+ * only) are phrases that point at the country without naming it (a corporate form, a currency):
+ * they are not mentions, and count only for a story that names no country (classify_engine.c).
  *
  * Validation is strict so a typo never silently disables a rule: unknown keys, wrong types,
  * duplicate tag or entity names, empty phrases and phrases without any word, a '*' anywhere
@@ -316,7 +323,7 @@ static int parse_phrases(struct ctx *c, json_t *obj, const char *key, const char
     return 0;
 }
 
-static const char *const entity_keys[] = { "name", "kind", "region", "aliases", NULL };
+static const char *const entity_keys[] = { "name", "kind", "region", "aliases", "hints", NULL };
 
 static int parse_entity(struct ctx *c, json_t *v, const char *path, size_t idx)
 {
@@ -356,6 +363,11 @@ static int parse_entity(struct ctx *c, json_t *v, const char *path, size_t idx)
         }
     }
     TRY(parse_phrases(c, v, "aliases", path, true, &e->aliases));
+    TRY(parse_phrases(c, v, "hints", path, false, &e->hints));
+    if (e->hints.len > 0 && e->kind != CLASSIFY_KIND_COUNTRY) {
+        path_cat(p, path, ".", "hints", "");
+        return FAIL(c, p, "only a country may have hints");
+    }
     if (classify_intern_add(c->entity_names, name, strlen(name), (uint32_t)idx + 1, &id, &added) !=
         0) {
         return NP_ENOMEM;
@@ -529,7 +541,62 @@ static int parse_array(struct ctx *c, json_t *root, const char *key, size_t esz,
     return 0;
 }
 
-static const char *const root_keys[] = { "version", "entities", "tags", NULL };
+void classify_scoring_defaults(struct classify_scoring *sc)
+{
+    /* Without "scoring", tags are scored as before it existed: no lead bonus, no length scaling. */
+    sc->lead_tokens = 40;
+    sc->lead_bonus = 0.0;
+    sc->reference_tokens = 80;
+    sc->short_floor = 1.0;
+    sc->about_min = 0.45;
+}
+
+static const char *const scoring_keys[] = { "lead_tokens", "lead_bonus", "reference_tokens",
+                                            "short_floor", "about_min",  NULL };
+
+static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *sc)
+{
+    json_t *v = json_object_get(root, "scoring");
+    const char *path = "$.scoring";
+    char p[PATH_MAX_LEN];
+
+    classify_scoring_defaults(sc);
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_object(v)) {
+        return FAIL(c, path, "must be an object");
+    }
+    TRY(check_keys(c, v, path, scoring_keys));
+    TRY(get_number(c, v, "lead_tokens", path, &sc->lead_tokens));
+    TRY(get_number(c, v, "lead_bonus", path, &sc->lead_bonus));
+    TRY(get_number(c, v, "reference_tokens", path, &sc->reference_tokens));
+    TRY(get_number(c, v, "short_floor", path, &sc->short_floor));
+    TRY(get_number(c, v, "about_min", path, &sc->about_min));
+    if (!(sc->lead_tokens >= 1)) {
+        path_cat(p, path, ".", "lead_tokens", "");
+        return FAIL(c, p, "must be >= 1");
+    }
+    if (!(sc->reference_tokens >= 1)) {
+        path_cat(p, path, ".", "reference_tokens", "");
+        return FAIL(c, p, "must be >= 1");
+    }
+    if (!(sc->lead_bonus >= 0)) {
+        path_cat(p, path, ".", "lead_bonus", "");
+        return FAIL(c, p, "must be >= 0");
+    }
+    if (!(sc->short_floor >= 0 && sc->short_floor <= 1)) {
+        path_cat(p, path, ".", "short_floor", "");
+        return FAIL(c, p, "must be between 0 and 1");
+    }
+    if (!(sc->about_min >= 0 && sc->about_min <= 1)) {
+        path_cat(p, path, ".", "about_min", "");
+        return FAIL(c, p, "must be between 0 and 1");
+    }
+    return 0;
+}
+
+static const char *const root_keys[] = { "version", "entities", "tags", "scoring", NULL };
 
 static int parse_root(struct ctx *c, json_t *root, struct classify_intern *tag_names)
 {
@@ -541,6 +608,7 @@ static int parse_root(struct ctx *c, json_t *root, struct classify_intern *tag_n
     if (c->tx->version == NULL) {
         return NP_ENOMEM;
     }
+    TRY(parse_scoring(c, root, &c->tx->scoring));
     /* Entities first: tags refer to them by name. */
     TRY(parse_array(c, root, "entities", sizeof(struct classify_entity), (void **)&c->tx->entities,
                     &c->tx->n_entities, NULL));
@@ -613,6 +681,7 @@ void classify_taxonomy_destroy(struct classify_taxonomy **tp)
         free(tx->entities[i].name);
         free(tx->entities[i].region);
         free_phrases(&tx->entities[i].aliases);
+        free_phrases(&tx->entities[i].hints);
     }
     free(tx->entities);
     for (size_t i = 0; i < tx->n_tags; i++) {

@@ -64,6 +64,7 @@ struct classify_entity {
     char *region; /* owned or NULL; always set for countries */
     enum classify_kind kind;
     struct classify_phrase_list aliases;
+    struct classify_phrase_list hints; /* countries only; may be empty */
 };
 
 struct classify_tag {
@@ -77,8 +78,20 @@ struct classify_tag {
     struct classify_phrase_list none;
 };
 
+/* Length and salience settings ("scoring" in the file; see classify_engine.c). */
+struct classify_scoring {
+    double lead_tokens;      /* the lead: this many first tokens of the first text field */
+    double lead_bonus;       /* extra count of a phrase that occurs in the lead */
+    double reference_tokens; /* text at least this long is scored against the full min_score */
+    double short_floor;      /* shorter text: min_score x max(short_floor, sqrt(len / ref)) */
+    double about_min;        /* a country with salience >= this is one the story is about */
+};
+
+void classify_scoring_defaults(struct classify_scoring *sc);
+
 struct classify_taxonomy {
     char *version; /* owned */
+    struct classify_scoring scoring;
     struct classify_entity *entities;
     size_t n_entities;
     struct classify_tag *tags;
