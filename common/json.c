@@ -320,14 +320,15 @@ static const char *duplicate_key(struct build *b, const struct np_json *obj)
         }
         return NULL;
     }
-    keys = arena_alloc(b->doc, obj->n * sizeof(*keys));
+    /* An array of pointers: sizeof(*keys) is a pointer's size, as meant. */
+    keys = arena_alloc(b->doc, obj->n * sizeof(*keys)); /* NOLINT(bugprone-sizeof-expression) */
     if (keys == NULL) {
         return NULL; /* caught as out of memory by the next allocation, if any */
     }
     for (const struct np_json *x = obj->child; x != NULL; x = x->next) {
         keys[i++] = x;
     }
-    qsort(keys, obj->n, sizeof(*keys), cmp_keys);
+    qsort(keys, obj->n, sizeof(*keys), cmp_keys); /* NOLINT(bugprone-sizeof-expression) */
     for (i = 1; i < obj->n; i++) {
         if (keys[i - 1]->key_len == keys[i]->key_len &&
             memcmp(keys[i - 1]->key, keys[i]->key, keys[i]->key_len) == 0) {
@@ -596,7 +597,9 @@ void np_json_out_string(struct np_buf *o, const char *s, size_t n)
                 esc[1] = 't';
                 break;
             default:
-                memcpy(esc + 1, "u00", 3);
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
                 esc[4] = hex[*p >> 4];
                 esc[5] = hex[*p & 0xF];
                 k = 6;

@@ -7,6 +7,7 @@
 #include "np/msg.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,13 @@ int64_t np_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Borrowed string member `key` of obj: stored in *out; NULL when absent and !required. */
+/* Borrowed string member `key` of obj: stored in *out; *out is left as it is when the member
+ * is absent (an error when required) or not a string. */
 static int get_string(const struct np_json *obj, const char *key, bool required, const char **out,
                       struct np_err *err)
 {
     const struct np_json *v = np_json_get(obj, key);
 
-    *out = NULL;
     if (np_json_is_none(v)) {
         return required ? np_err_set(err, NP_EINVAL, key, "missing from envelope") : 0;
     }
@@ -57,13 +58,67 @@ static int get_array(const struct np_json *obj, const char *key, const struct np
     return 0;
 }
 
+/* A string member of the envelope: its key, whether it must be there, where it goes. */
+struct member {
+    const char *key;
+    bool required;
+    size_t offset; /* of a const char * in struct np_envelope */
+};
+
+#define MEMBER(key, required, field)                                                               \
+    {                                                                                              \
+        key, required, offsetof(struct np_envelope, field)                                         \
+    }
+
+static const struct member origin_members[] = {
+    MEMBER("id", true, origin_id),
+    MEMBER("ack", true, origin_ack),
+    { NULL, false, 0 },
+};
+
+static const struct member common_members[] = {
+    MEMBER("received_at", true, received_at),
+    MEMBER("region", false, region),
+    MEMBER("classifier", false, classifier),
+    MEMBER("classified_at", false, classified_at),
+    { NULL, false, 0 },
+};
+
+static const struct member article_members[] = {
+    MEMBER("id", true, id),
+    { NULL, false, 0 },
+};
+
+static const struct member rejected_members[] = {
+    MEMBER("stage", true, stage),
+    MEMBER("channel", false, channel),
+    MEMBER("reason", true, reason),
+    MEMBER("field", false, field),
+    { NULL, false, 0 },
+};
+
+/* Reads every member of the list (ending with a NULL key) from obj into env. */
+static int get_strings(const struct np_json *obj, const struct member *list,
+                       struct np_envelope *env, struct np_err *err)
+{
+    for (const struct member *m = list; m->key != NULL; m++) {
+        const char **out = (const char **)(void *)((char *)env + m->offset);
+        int rc = get_string(obj, m->key, m->required, out, err);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int decode_fields(const struct np_json *root, struct np_envelope *env, struct np_err *err)
 {
     const struct np_json *v = np_json_get(root, "v");
     const struct np_json *seq = np_json_get(root, "seq");
     const struct np_json *origin = np_json_get(root, "origin");
     const struct np_json *dup = np_json_get(root, "duplicate");
-    const char *kind = NULL;
+    const char *kind = "";
     int rc = 0;
 
     if (v == NULL || v->type != NP_JSON_INTEGER || v->i != NP_MSG_VERSION) {
@@ -80,13 +135,9 @@ static int decode_fields(const struct np_json *root, struct np_envelope *env, st
         return np_err_set(err, NP_EINVAL, "duplicate", "must be true or false");
     }
     env->duplicate = dup != NULL && dup->type == NP_JSON_TRUE;
-    rc = get_string(origin, "id", true, &env->origin_id, err);
-    rc = rc != 0 ? rc : get_string(origin, "ack", true, &env->origin_ack, err);
-    rc = rc != 0 ? rc : get_string(root, "received_at", true, &env->received_at, err);
+    rc = get_strings(origin, origin_members, env, err);
+    rc = rc != 0 ? rc : get_strings(root, common_members, env, err);
     rc = rc != 0 ? rc : get_string(root, "kind", true, &kind, err);
-    rc = rc != 0 ? rc : get_string(root, "region", false, &env->region, err);
-    rc = rc != 0 ? rc : get_string(root, "classifier", false, &env->classifier, err);
-    rc = rc != 0 ? rc : get_string(root, "classified_at", false, &env->classified_at, err);
     rc = rc != 0 ? rc : get_array(root, "tags", &env->tags, err);
     rc = rc != 0 ? rc : get_array(root, "entities", &env->entities, err);
     if (rc != 0) {
@@ -94,15 +145,11 @@ static int decode_fields(const struct np_json *root, struct np_envelope *env, st
     }
     if (strcmp(kind, "article") == 0) {
         env->kind = NP_MSG_ARTICLE;
-        return get_string(root, "id", true, &env->id, err);
+        return get_strings(root, article_members, env, err);
     }
     if (strcmp(kind, "rejected") == 0) {
         env->kind = NP_MSG_REJECTED;
-        rc = get_string(root, "stage", true, &env->stage, err);
-        rc = rc != 0 ? rc : get_string(root, "channel", false, &env->channel, err);
-        rc = rc != 0 ? rc : get_string(root, "reason", true, &env->reason, err);
-        rc = rc != 0 ? rc : get_string(root, "field", false, &env->field, err);
-        return rc;
+        return get_strings(root, rejected_members, env, err);
     }
     return np_err_set(err, NP_EINVAL, "kind", "must be \"article\" or \"rejected\"");
 }
