@@ -8,4 +8,4 @@ np_add_test(test_buf SOURCES unit/test_buf.c LIBS np_common LABELS unit)
 np_add_test(test_utf8 SOURCES unit/test_utf8.c LIBS np_common LABELS unit)
 np_add_test(test_text SOURCES unit/test_text.c LIBS np_common LABELS unit)
 # np_json (yajl into an arena, classify's and store's per-message parser) against Jansson.
-np_add_test(test_json SOURCES unit/test_json.c test_util.c LIBS np_common LABELS unit)
+np_add_test(test_json SOURCES unit/test_json.c LIBS np_common LABELS unit)

@@ -2,11 +2,11 @@
 # pipeline end to end (three real binaries and a real PostgreSQL).
 np_add_test(test_msg SOURCES unit/test_msg.c LIBS np_common LABELS unit)
 np_add_test(test_err SOURCES unit/test_err.c LIBS np_common LABELS unit)
-np_add_test(test_article_json SOURCES unit/test_article_json.c test_util.c LIBS np_common LABELS unit)
+np_add_test(test_article_json SOURCES unit/test_article_json.c LIBS np_common LABELS unit)
 np_add_test(test_config SOURCES unit/test_config.c LIBS np_common LABELS unit)
 np_add_test(test_journal SOURCES unit/test_journal.c LIBS ingest_core LABELS unit)
 np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)
-np_add_test(test_push_text SOURCES unit/test_push_text.c test_util.c LIBS push_core LABELS unit)
+np_add_test(test_push_text SOURCES unit/test_push_text.c LIBS push_core LABELS unit)
 
 np_add_test(test_pipeline SOURCES integration/test_pipeline.c
   integration/harness.c
@@ -25,7 +25,7 @@ np_add_test(test_access SOURCES integration/test_access.c integration/harness.c
   LIBS np_common PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration TIMEOUT 120)
 
 # README's query cookbook, run as newspipe_reader against data seeded through the pipeline.
-np_add_test(test_cookbook SOURCES integration/test_cookbook.c integration/harness.c test_util.c
+np_add_test(test_cookbook SOURCES integration/test_cookbook.c integration/harness.c
   LIBS push_core PostgreSQL::PostgreSQL PkgConfig::ZMQ
   LABELS integration FIXTURES pg TIMEOUT 300
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json

@@ -305,11 +305,3 @@ void h_pipeline_cleanup(struct h_pipeline *p)
         }
     }
 }
-
-const char *h_shared(const char *name)
-{
-    static char path[1024];
-
-    snprintf(path, sizeof(path), "%s/%s", getenv("NP_SHARED_DATA"), name);
-    return path;
-}

@@ -81,7 +81,7 @@ void h_dump_logs(struct h_pipeline *p);
 /* Kills what still runs, drops the database, removes the folder. */
 void h_pipeline_cleanup(struct h_pipeline *p);
 
-/* Path of a file in the shared data folder (NP_SHARED_DATA). Static buffer. */
-const char *h_shared(const char *name);
+/* Files of the shared data folder: t_shared() of test_util.h (NULL when absent: skip()). */
+#include "test_util.h"
 
 #endif /* NP_TEST_HARNESS_H */

@@ -245,7 +245,12 @@ static struct jfile *load_suite(size_t *n)
     struct jfile *files = NULL;
     size_t cap = 0;
 
-    snprintf(dir, sizeof(dir), "%s", h_shared("badinput/jsontestsuite"));
+    const char *suite = t_shared("badinput/jsontestsuite");
+
+    if (suite == NULL) {
+        skip();
+    }
+    snprintf(dir, sizeof(dir), "%s", suite);
     d = opendir(dir);
     assert_non_null(d);
     *n = 0;
@@ -515,7 +520,8 @@ static void test_badinput_blns_stored_as_accepted(void **state)
 {
     struct fixture *f = *state;
     json_error_t je;
-    json_t *list = json_load_file(h_shared("badinput/blns.json"), 0, &je);
+    const char *blns = t_shared("badinput/blns.json");
+    json_t *list = blns != NULL ? json_load_file(blns, 0, &je) : NULL;
     size_t n = json_array_size(list);
     struct blns_case *cases = calloc(2 * n + 1, sizeof(*cases));
     long accepted = 0;
@@ -525,6 +531,10 @@ static void test_badinput_blns_stored_as_accepted(void **state)
     char sql[128];
     struct reply r;
 
+    if (blns == NULL) {
+        free(cases);
+        skip();
+    }
     assert_non_null(list);
     assert_non_null(cases);
     assert_true(n > 500);

@@ -46,14 +46,24 @@ static void seed(struct h_pipeline *p)
     char ep[128];
     int linger = 1000;
     size_t len = 0;
-    char *text = t_slurp(h_shared("samples/scmp-china-russia-trade.txt"), &len);
+    const char *sample_path = t_shared("samples/scmp-china-russia-trade.txt");
+    const char *reuters_path = t_shared("reuters-train.jsonl");
+    char *text = NULL;
     json_t *obj = NULL;
     char *sample = NULL;
-    FILE *f = fopen(h_shared("reuters-train.jsonl"), "r");
+    FILE *f = NULL;
     char *line = NULL;
     char *first = NULL;
     size_t cap = 0;
 
+    if (sample_path == NULL || reuters_path == NULL) {
+        zmq_close(dealer);
+        zmq_close(pusher);
+        zmq_ctx_term(ctx);
+        skip();
+    }
+    text = t_slurp(sample_path, &len);
+    f = fopen(reuters_path, "r");
     assert_non_null(text);
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(pusher, ZMQ_LINGER, &linger, sizeof(linger));

@@ -22,6 +22,7 @@
 
 #include "np/article.h"
 #include "np/hash.h"
+#include "test_util.h"
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -680,8 +681,7 @@ static double now_sec(void)
  * Prints the parse rate (informational; nothing asserts on time). */
 static void test_reuters_corpus(void **state)
 {
-    const char *shared = getenv("NP_SHARED_DATA");
-    char path[1024];
+    const char *path = t_shared("reuters-train.jsonl");
     size_t len = 0;
     char *buf = NULL;
     size_t ok = 0;
@@ -691,11 +691,10 @@ static void test_reuters_corpus(void **state)
     double t1;
 
     (void)state;
-    if (shared == NULL) {
+    if (path == NULL) {
         skip();
         return;
     }
-    snprintf(path, sizeof(path), "%s/reuters-train.jsonl", shared);
     buf = read_file(path, &len);
     if (buf == NULL) {
         skip();
@@ -775,18 +774,16 @@ static void check_naughty(json_t *s, bool as_body)
 /* Each naughty string as title and as body. */
 static void test_naughty_strings(void **state)
 {
-    const char *shared = getenv("NP_SHARED_DATA");
-    char path[1024];
+    const char *path = t_shared("badinput/blns.json");
     json_t *list = NULL;
     size_t i = 0;
     json_t *s = NULL;
 
     (void)state;
-    if (shared == NULL) {
+    if (path == NULL) {
         skip();
         return;
     }
-    snprintf(path, sizeof(path), "%s/badinput/blns.json", shared);
     list = json_load_file(path, 0, NULL);
     if (list == NULL) {
         skip();
@@ -803,18 +800,16 @@ static void test_naughty_strings(void **state)
 /* JSONTestSuite: n_* never parse as an article; nothing crashes. */
 static void test_json_test_suite(void **state)
 {
-    const char *shared = getenv("NP_SHARED_DATA");
-    char dir[1024];
+    const char *dir = t_shared("badinput/jsontestsuite");
     DIR *d = NULL;
     struct dirent *e = NULL;
     int seen = 0;
 
     (void)state;
-    if (shared == NULL) {
+    if (dir == NULL) {
         skip();
         return;
     }
-    snprintf(dir, sizeof(dir), "%s/badinput/jsontestsuite", shared);
     d = opendir(dir);
     if (d == NULL) {
         skip();

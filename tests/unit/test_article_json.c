@@ -89,19 +89,17 @@ static void test_escapes_match(void **state)
 
 static void test_reuters_matches(void **state)
 {
-    char path[1024];
     FILE *f = NULL;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = 0;
     int compared = 0;
-    const char *data = getenv("NP_SHARED_DATA");
+    const char *path = t_shared("reuters-train.jsonl");
 
     (void)state;
-    if (data == NULL) {
+    if (path == NULL) {
         skip();
     }
-    snprintf(path, sizeof(path), "%s/reuters-train.jsonl", data);
     f = fopen(path, "r");
     if (f == NULL) {
         skip();

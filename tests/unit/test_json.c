@@ -193,7 +193,12 @@ static void test_jsontestsuite(void **state)
     int files = 0;
 
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/badinput/jsontestsuite", getenv("NP_SHARED_DATA"));
+    const char *suite = t_shared("badinput/jsontestsuite");
+
+    if (suite == NULL) {
+        skip();
+    }
+    snprintf(dir, sizeof(dir), "%s", suite);
     d = opendir(dir);
     if (d == NULL) {
         skip();
@@ -227,7 +232,12 @@ static void test_reuters(void **state)
     int lines = 0;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/reuters-train.jsonl", getenv("NP_SHARED_DATA"));
+    const char *reuters = t_shared("reuters-train.jsonl");
+
+    if (reuters == NULL) {
+        skip();
+    }
+    snprintf(path, sizeof(path), "%s", reuters);
     f = fopen(path, "r");
     if (f == NULL) {
         skip();

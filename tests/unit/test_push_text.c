@@ -19,18 +19,16 @@ static const char *str(json_t *o, const char *key)
 
 static void test_reference_sample(void **state)
 {
-    char path[1024];
     size_t len = 0;
     char *buf = NULL;
     json_t *a = NULL;
     json_t *tags = NULL;
-    const char *data = getenv("NP_SHARED_DATA");
+    const char *path = t_shared("samples/scmp-china-russia-trade.txt");
 
     (void)state;
-    if (data == NULL) {
+    if (path == NULL) {
         skip();
     }
-    snprintf(path, sizeof(path), "%s/samples/scmp-china-russia-trade.txt", data);
     buf = t_slurp(path, &len);
     if (buf == NULL) {
         skip();
