@@ -1,4 +1,6 @@
-/* article.c - parses, validates and normalises the article a client sends (DESIGN.md 2)
+/* article.c - parses, validates and normalises the article a client sends
+ *
+ * The contract is docs/ARCHITECTURE.md, "Wire format".
  *
  * ingest calls np_article_parse() on every client message and writes np_article_to_json();
  * normalisation is idempotent: np_article_parse() of that canonical JSON gives a again

@@ -68,7 +68,7 @@ add_test(NAME readme_settings
   ]=] sh ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR}/README.md)
 set_tests_properties(readme_settings PROPERTIES LABELS unit)
 
-# Every .c/.h file is formatted as .clang-format says (STYLE.md section 10).
+# Every .c/.h file is formatted as .clang-format says (docs/STYLE.md, "Formatting").
 add_test(NAME clang_format
   COMMAND sh -c [=[
     command -v clang-format >/dev/null 2>&1 || { echo "no clang-format: skipped"; exit 77; }

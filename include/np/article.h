@@ -1,7 +1,7 @@
 /* article.h - the article a client sends: parse, validate, normalise, derive the id
  *
- * The wire contract of DESIGN.md section 2. ingest parses each client message with
- * np_article_parse() and writes the canonical form with np_article_to_json(); classify and
+ * The wire contract (docs/ARCHITECTURE.md, "Wire format"). ingest parses each client message
+ * with np_article_parse() and writes the canonical form with np_article_to_json(); classify and
  * store read that canonical JSON (which is itself a valid client article).
  */
 #ifndef NP_ARTICLE_H

@@ -25,7 +25,8 @@ bool np_log_enabled(enum np_log_level level);
 
 /*
  * Writes one line: "2026-11-28T15:14:00.123Z info ingest[42] message key=value". The message
- * should follow STYLE.md: lower case, no final period; context goes last as key=value pairs.
+ * should follow docs/STYLE.md, "Logging and configuration": lower case, no final period;
+ * context goes last as key=value pairs.
  * Thread-safe (one write(2) per line).
  */
 void np_log_write(enum np_log_level level, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /* msg.h - the envelope between workers and the acks from store to ingest
  *
- * Between workers a message is two ZeroMQ frames (DESIGN.md section 2):
+ * Between workers a message is two ZeroMQ frames (docs/ARCHITECTURE.md, "Wire format"):
  *   1. the envelope, a small JSON object;
  *   2. the payload: for kind "article" the canonical article JSON written once by ingest and
  *      passed on byte for byte; for kind "rejected" the raw bytes the client sent.

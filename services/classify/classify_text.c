@@ -1,6 +1,6 @@
 /* classify_text.c - text normalisation and tokenising for the rules classifier
  *
- * Rules (DESIGN.md section 4; the same for article fields and taxonomy phrases):
+ * Rules (docs/ARCHITECTURE.md, "classify"; the same for article fields and taxonomy phrases):
  * - A token is a maximal run of letters, digits and combining marks (Unicode categories L*, N*,
  *   M*). Everything else separates tokens: white space, punctuation, every kind of dash
  *   (hyphen-minus, U+2010..U+2015, ...), apostrophes, symbols. So "China-Russia" gives "china"

@@ -28,9 +28,10 @@
  * forwarding wait for that sync; "rejected" and "duplicate" replies go out at once.
  *
  * Message size: client sockets set ZMQ_MAXMSGSIZE to twice NP_ARTICLE_MAX, not NP_ARTICLE_MAX
- * as DESIGN.md says. libzmq answers an oversized message by dropping the connection, which tells
- * the client nothing; between the two limits ingest reads the message and rejects it with a
- * reason. Beyond twice the limit the connection is dropped, which still bounds memory.
+ * as the original design said (docs/ARCHITECTURE.md, "Departures from the original design").
+ * libzmq answers an oversized message by dropping the connection, which tells the client
+ * nothing; between the two limits ingest reads the message and rejects it with a reason.
+ * Beyond twice the limit the connection is dropped, which still bounds memory.
  *
  * "duplicate" replies come from a bounded set of recently accepted ids (dedupe_ids). A
  * duplicate is still journaled and forwarded, marked "duplicate": true, and store records it in

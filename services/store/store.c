@@ -22,7 +22,7 @@
  *   flushed, retrying for at most stop_ms, then acked. If it cannot be committed in that time
  *   store exits anyway (status 1): nothing was acked, so ingest sends it again.
  * - The ack endpoint comes from the envelope, i.e. from inside the pipeline; store connects
- *   wherever it says. The pipeline sockets are trusted (DESIGN.md section 7).
+ *   wherever it says. The pipeline sockets are trusted (docs/ARCHITECTURE.md, "Security").
  */
 #include "store.h"
 

@@ -1,10 +1,12 @@
 /* store_db.c - schema migrations and the batch writer
  *
- * Write path (DESIGN.md section 5): per batch, one transaction; COPY (text format) into
- * temporary staging tables, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING per target
- * table. Articles, tags and entities go in one statement whose CTEs insert tags and entities
- * only for the article ids that statement inserted, so a redelivered article neither doubles
- * nor changes the rows of the first delivery (first write wins).
+ * Write path (docs/ARCHITECTURE.md, "store's write path"): per batch, one transaction; COPY
+ * straight into the tables (write_articles_direct()), and when PostgreSQL refuses that (a
+ * conflict, a bad row), COPY (text format) into temporary staging tables, then one
+ * INSERT ... SELECT ... ON CONFLICT DO NOTHING per target table. Articles, tags and entities
+ * go in one statement whose CTEs insert tags and entities only for the article ids that
+ * statement inserted, so a redelivered article neither doubles nor changes the rows of the
+ * first delivery (first write wins).
  *
  * Refused data: every (sub-)batch runs inside a SAVEPOINT. When PostgreSQL refuses it for its
  * data (np_db_error_kind() == NP_EDB), the savepoint is rolled back and the range split in
