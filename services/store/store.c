@@ -2,11 +2,11 @@
  *
  * Two threads. The reader polls the PULL socket, decodes each message once
  * (store_msg_decode) into a filling batch of up to batch_size messages, and closes it when it
- * is full or batch_ms after its first message. The writer writes a closed batch in one
- * transaction (store_db_write_batch) and only after COMMIT acks its seqs to the ingest instance
- * named in each envelope. The two overlap: decoding batch N+1 (CPU in store) runs while
- * PostgreSQL works on batch N; with one thread each waited for the other. A batch that is due
- * while the writer is busy keeps filling up to batch_size, then the reader waits.
+ * is full or batch_ms after its first message. The writer hands a closed batch to the sink
+ * (store_sink.h; PostgreSQL, store_db.c: one transaction) and only after it committed acks its
+ * seqs to the ingest instance named in each envelope. The two overlap: decoding batch N+1 (CPU in
+ * store) runs while PostgreSQL works on batch N; with one thread each waited for the other. A batch
+ * that is due while the writer is busy keeps filling up to batch_size, then the reader waits.
  *
  * Choices:
  * - While a batch cannot be written (database down, serialization failure) the writer keeps it
@@ -39,10 +39,8 @@
 #include <unistd.h>
 
 #include <zmq.h>
-#include <libpq-fe.h>
 
 #include "np/article.h"
-#include "np/db.h"
 #include "np/err.h"
 #include "np/http.h"
 #include "np/log.h"
@@ -53,6 +51,7 @@
 #include "store_db.h"
 #include "store_index.h"
 #include "store_msg.h"
+#include "store_sink.h"
 
 /* Largest frame accepted from classify: a canonical article may exceed the client limit a bit
  * (escaping, the id), and the envelope carries tags and evidence. */
@@ -82,7 +81,7 @@ struct store {
     const char *conninfo; /* borrowed from cfg; NULL = PG* variables */
     void *ctx;
     void *pull;
-    PGconn *conn;
+    struct store_sink sink;   /* where batches go (PostgreSQL) */
     struct store_msg **batch; /* batch_size slots, each owned while set */
     size_t n;
     int64_t batch_started_ms;
@@ -160,7 +159,7 @@ static int open_metrics(struct store *s)
 }
 
 /* Counts a committed batch. */
-static void count_batch(struct store *s, const struct store_db_stats *st)
+static void count_batch(struct store *s, const struct store_stats *st)
 {
     double now = (double)np_now_us();
 
@@ -222,69 +221,27 @@ static bool backoff(struct store *s)
     return !out_of_time(s);
 }
 
-/* Connects, retrying while the server is not reachable. */
-static int connect_db(struct store *s)
+/* Opens the sink (connect, migrate), retrying while its storage is not reachable. */
+static int open_sink(struct store *s, int *schema)
 {
     struct np_err err;
     int rc = 0;
 
     for (;;) {
         np_err_clear(&err);
-        rc = np_db_connect(s->conninfo, &s->conn, &err);
+        rc = s->sink.open_fn(s->sink.ctx, schema, &err);
         if (rc == 0) {
             s->retries = 0;
             return 0;
         }
         if (rc != NP_ETRANSIENT) {
-            np_log_error("cannot connect to database: %s", err.msg);
+            np_log_error("cannot open the database: %s", err.msg);
             return rc;
         }
-        np_log_warn("%s attempt=%d", err.msg, s->retries + 1);
+        np_log_warn("could not open the database, retrying: %s attempt=%d", err.msg,
+                    s->retries + 1);
         if (stopping(s) || !backoff(s)) {
             return NP_ESHUTDOWN;
-        }
-    }
-}
-
-/* Brings a broken connection back (PQreset) and recreates the session's staging tables. */
-static void repair_db(struct store *s)
-{
-    if (PQstatus(s->conn) != CONNECTION_OK) {
-        np_log_warn("reconnecting to database");
-        PQreset(s->conn);
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            np_log_warn("could not reconnect to database: %s", PQerrorMessage(s->conn));
-            return;
-        }
-        np_log_info("reconnected to database");
-    }
-    if (store_db_prepare(s->conn) != 0) {
-        np_log_warn("could not prepare the database session");
-    }
-}
-
-static int migrate(struct store *s, int *version)
-{
-    struct np_err err;
-    int rc = 0;
-
-    for (;;) {
-        np_err_clear(&err);
-        rc = store_db_migrate(s->conn, version, &err);
-        if (rc == 0) {
-            s->retries = 0;
-            return store_db_prepare(s->conn) == 0 ? 0 : NP_EDB;
-        }
-        if (rc != NP_ETRANSIENT) {
-            np_log_error("cannot apply migrations: %s", err.msg);
-            return rc;
-        }
-        np_log_warn("could not apply migrations, retrying: %s", err.msg);
-        if (stopping(s) || !backoff(s)) {
-            return NP_ESHUTDOWN;
-        }
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            PQreset(s->conn);
         }
     }
 }
@@ -402,7 +359,7 @@ static void seq_range(const struct store *s, uint64_t *lo, uint64_t *hi)
 /* Writes the batch (retrying while the database is away), acks it, empties it. */
 static int flush(struct store *s)
 {
-    struct store_db_stats st;
+    struct store_stats st;
     uint64_t lo = 0;
     uint64_t hi = 0;
     int64_t t0 = np_time_now_ms();
@@ -414,7 +371,7 @@ static int flush(struct store *s)
     seq_range(s, &lo, &hi);
     for (;;) {
         memset(&st, 0, sizeof(st));
-        rc = store_db_write_batch(s->conn, s->batch, s->n, &st);
+        rc = s->sink.write_fn(s->sink.ctx, s->batch, s->n, &st);
         if (rc == 0) {
             break;
         }
@@ -435,7 +392,6 @@ static int flush(struct store *s)
                          s->n, lo, hi);
             return NP_ETRANSIENT;
         }
-        repair_db(s);
     }
     s->retries = 0;
     np_http_set_ready(s->http, true, NULL);
@@ -643,13 +599,11 @@ static int start(struct store *s)
     int rc = open_metrics(s);
 
     if (rc == 0) {
-        rc = connect_db(s);
+        rc = store_db_sink(s->conninfo, &s->sink);
     }
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = open_sink(s, &version);
     }
-    np_log_info("connected to database");
-    rc = migrate(s, &version);
     if (rc != 0 || s->cfg->migrate_only) {
         if (rc == 0) {
             np_log_info("migrations applied schema=%d", version);
@@ -739,7 +693,9 @@ out:
     if (s.ctx != NULL) {
         zmq_ctx_term(s.ctx);
     }
-    PQfinish(s.conn);
+    if (s.sink.close_fn != NULL) {
+        s.sink.close_fn(s.sink.ctx);
+    }
     free(s.batch);
     np_http_stop(&s.http);
     np_metrics_destroy(&s.metrics);

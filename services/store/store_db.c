@@ -33,9 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <libpq-fe.h>
 
 #include "np/article.h"
+#include "np/buf.h"
 #include "np/db.h"
 #include "np/err.h"
 #include "np/hash.h"
@@ -46,53 +49,152 @@ static const char SQL_CREATE_MIGRATIONS[] =
     "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
     "applied_at timestamptz NOT NULL DEFAULT now())";
 
-static const char SQL_STAGING[] =
-    "CREATE TEMPORARY TABLE IF NOT EXISTS np_stage_articles (id text, url text, title text, "
-    "body text, summary text, source text, lang text, region text, published_at timestamptz, "
-    "received_at timestamptz, tags text[], source_tags text[], content_hash text, "
-    "classifier text, extra jsonb, ingest_seq bigint) ON COMMIT DELETE ROWS;"
-    "CREATE TEMPORARY TABLE IF NOT EXISTS np_stage_tags (article_id text, tag text, score real, "
-    "evidence jsonb, classifier text) ON COMMIT DELETE ROWS;"
-    "CREATE TEMPORARY TABLE IF NOT EXISTS np_stage_entities (article_id text, entity text, "
-    "kind text, mentions integer) ON COMMIT DELETE ROWS;"
+/* The staging table of rejected_messages (its columns are store's own, not a row's). */
+static const char SQL_STAGING_REJECTED[] =
     "CREATE TEMPORARY TABLE IF NOT EXISTS np_stage_rejected (received_at timestamptz, "
     "stage text, channel text, reason text, field text, sqlstate text, origin text, "
     "seq bigint, raw bytea, envelope bytea) ON COMMIT DELETE ROWS";
 
-static const char SQL_INSERT_ARTICLES[] =
-    "WITH ins AS ("
-    " INSERT INTO articles (id, url, title, body, summary, source, lang, region, published_at,"
-    "  received_at, tags, source_tags, content_hash, classifier, extra, ingest_seq)"
-    " SELECT id, url, title, body, summary, source, lang, region, published_at, received_at,"
-    "  coalesce(tags, '{}'), coalesce(source_tags, '{}'), content_hash, classifier,"
-    "  coalesce(extra, '{}'), ingest_seq"
-    " FROM np_stage_articles"
-    " ON CONFLICT (id) DO NOTHING"
-    " RETURNING id"
-    "), t AS ("
-    " INSERT INTO article_tags (article_id, tag, score, evidence, classifier)"
-    " SELECT s.article_id, s.tag, s.score, s.evidence, s.classifier"
-    " FROM np_stage_tags s JOIN ins ON ins.id = s.article_id"
-    " ON CONFLICT (article_id, tag) DO NOTHING"
-    " RETURNING 1"
-    "), e AS ("
-    " INSERT INTO article_entities (article_id, entity, kind, mentions)"
-    " SELECT s.article_id, s.entity, s.kind, s.mentions"
-    " FROM np_stage_entities s JOIN ins ON ins.id = s.article_id"
-    " ON CONFLICT (article_id, entity) DO NOTHING"
-    " RETURNING 1"
-    "), q AS ("
+/* The tables a message's rows go to, in COPY order. */
+enum stage_table {
+    STAGE_ARTICLES,
+    STAGE_TAGS,
+    STAGE_ENTITIES,
+    STAGE_REJECTED,
+};
+
+#define ROW_TABLES (3) /* STAGE_ARTICLES .. STAGE_ENTITIES */
+
+static const struct store_table *const row_tables[ROW_TABLES] = {
+    &store_articles,
+    &store_article_tags,
+    &store_article_entities,
+};
+
+/*
+ * The statements that name the rows' columns, built once from the tables (store_msg.h) so
+ * that a column added there needs no edit here: the staging tables, their COPYs, the direct
+ * COPYs into the real tables, and the INSERT ... SELECT from staging.
+ */
+static struct {
+    struct np_buf staging;
+    struct np_buf insert_articles;
+    struct np_buf copy_stage[ROW_TABLES];
+    struct np_buf copy_direct[ROW_TABLES];
+    bool failed;
+} stmts;
+
+static pthread_once_t stmts_once = PTHREAD_ONCE_INIT;
+
+static const char *pg_type(enum store_type t)
+{
+    switch (t) {
+        case STORE_TEXT:
+            return "text";
+        case STORE_TIME:
+            return "timestamptz";
+        case STORE_TEXTS:
+            return "text[]";
+        case STORE_JSON:
+            return "jsonb";
+        case STORE_INT:
+            return "bigint";
+        case STORE_REAL:
+            return "real";
+    }
+    return "text";
+}
+
+/* Appends t's column names, comma-separated, each after prefix; with defaults, an empty-default
+ * column reads coalesce(name, '{}'). */
+static void column_list(struct np_buf *b, const struct store_table *t, const char *prefix,
+                        bool defaults)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        bool coalesce = defaults && t->cols[i].empty_default;
+
+        np_buf_puts(b, i > 0 ? ", " : "");
+        np_buf_puts(b, coalesce ? "coalesce(" : "");
+        np_buf_puts(b, prefix);
+        np_buf_puts(b, t->cols[i].name);
+        np_buf_puts(b, coalesce ? ", '{}')" : "");
+    }
+}
+
+/* Appends "INSERT INTO <t> (<columns>) SELECT <s.columns> FROM np_stage_<t> s". */
+static void insert_select(struct np_buf *b, const struct store_table *t)
+{
+    np_buf_puts(b, " INSERT INTO ");
+    np_buf_puts(b, t->name);
+    np_buf_puts(b, " (");
+    column_list(b, t, "", false);
+    np_buf_puts(b, ") SELECT ");
+    column_list(b, t, "s.", true);
+    np_buf_puts(b, " FROM np_stage_");
+    np_buf_puts(b, t->name);
+    np_buf_puts(b, " s");
+}
+
+static void build_sql(void)
+{
+    struct np_buf *ins = &stmts.insert_articles;
+
+    for (size_t k = 0; k < ROW_TABLES; k++) {
+        const struct store_table *t = row_tables[k];
+
+        np_buf_puts(&stmts.staging, "CREATE TEMPORARY TABLE IF NOT EXISTS np_stage_");
+        np_buf_puts(&stmts.staging, t->name);
+        np_buf_puts(&stmts.staging, " (");
+        for (size_t i = 0; i < t->ncols; i++) {
+            np_buf_puts(&stmts.staging, i > 0 ? ", " : "");
+            np_buf_puts(&stmts.staging, t->cols[i].name);
+            np_buf_puts(&stmts.staging, " ");
+            np_buf_puts(&stmts.staging, pg_type(t->cols[i].type));
+        }
+        np_buf_puts(&stmts.staging, ") ON COMMIT DELETE ROWS;");
+        np_buf_puts(&stmts.copy_stage[k], "COPY np_stage_");
+        np_buf_puts(&stmts.copy_stage[k], t->name);
+        np_buf_puts(&stmts.copy_stage[k], " FROM STDIN");
+        np_buf_puts(&stmts.copy_direct[k], "COPY ");
+        np_buf_puts(&stmts.copy_direct[k], t->name);
+        np_buf_puts(&stmts.copy_direct[k], " (");
+        column_list(&stmts.copy_direct[k], t, "", false);
+        np_buf_puts(&stmts.copy_direct[k], ") FROM STDIN");
+        stmts.failed = stmts.failed || stmts.copy_stage[k].failed || stmts.copy_direct[k].failed;
+    }
+    np_buf_puts(&stmts.staging, SQL_STAGING_REJECTED);
+    /* Tags and entities are inserted only for the article ids this statement inserted. */
+    np_buf_puts(ins, "WITH ins AS (");
+    insert_select(ins, &store_articles);
+    np_buf_puts(ins, " ON CONFLICT (id) DO NOTHING RETURNING id), t AS (");
+    insert_select(ins, &store_article_tags);
+    np_buf_puts(ins, " JOIN ins ON ins.id = s.article_id"
+                     " ON CONFLICT (article_id, tag) DO NOTHING RETURNING 1), e AS (");
+    insert_select(ins, &store_article_entities);
+    np_buf_puts(ins, " JOIN ins ON ins.id = s.article_id"
+                     " ON CONFLICT (article_id, entity) DO NOTHING RETURNING 1), q AS (");
     /* The indexer (store_index.c) makes new articles searchable behind the writer. */
-    " INSERT INTO search_queue (article_id) SELECT id FROM ins ON CONFLICT DO NOTHING"
-    "), d AS ("
+    np_buf_puts(ins, " INSERT INTO search_queue (article_id) SELECT id FROM ins"
+                     " ON CONFLICT DO NOTHING), d AS (");
     /* Already stored under another seq: a duplicate push, not a redelivery (003). The
      * statement's snapshot does not see rows ins adds, so only older rows join. */
-    " INSERT INTO article_duplicates (article_id, ingest_seq, received_at)"
-    " SELECT s.id, s.ingest_seq, s.received_at FROM np_stage_articles s"
-    " JOIN articles a ON a.id = s.id"
-    " WHERE s.ingest_seq IS NOT NULL AND a.ingest_seq IS DISTINCT FROM s.ingest_seq"
-    " ON CONFLICT DO NOTHING"
-    ") SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM t), (SELECT count(*) FROM e)";
+    np_buf_puts(ins, " INSERT INTO article_duplicates (article_id, ingest_seq, received_at)"
+                     " SELECT s.id, s.ingest_seq, s.received_at FROM np_stage_articles s"
+                     " JOIN articles a ON a.id = s.id"
+                     " WHERE s.ingest_seq IS NOT NULL"
+                     " AND a.ingest_seq IS DISTINCT FROM s.ingest_seq"
+                     " ON CONFLICT DO NOTHING)"
+                     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM t),"
+                     " (SELECT count(*) FROM e)");
+    stmts.failed = stmts.failed || stmts.staging.failed || ins->failed;
+}
+
+/* The statements, built on first use; false when they could not be built (out of memory). */
+static bool sql_ready(void)
+{
+    pthread_once(&stmts_once, build_sql);
+    return !stmts.failed;
+}
 
 static const char SQL_INSERT_REJECTED[] =
     "INSERT INTO rejected_messages (received_at, stage, channel, reason, field, sqlstate,"
@@ -101,8 +203,8 @@ static const char SQL_INSERT_REJECTED[] =
     " FROM np_stage_rejected"
     " ON CONFLICT (origin, seq) DO NOTHING";
 
-static const char SQL_CLEAR_STAGING[] =
-    "TRUNCATE np_stage_articles, np_stage_tags, np_stage_entities, np_stage_rejected";
+static const char SQL_CLEAR_STAGING[] = "TRUNCATE np_stage_articles, np_stage_article_tags,"
+                                        " np_stage_article_entities, np_stage_rejected";
 
 /* Most characters of a database message kept for a rejection's reason. */
 #define REASON_MAX 1000
@@ -269,18 +371,13 @@ out:
 
 int store_db_prepare(PGconn *conn)
 {
-    return exec_cmd(conn, SQL_STAGING, "create the staging tables");
+    if (!sql_ready()) {
+        return NP_ENOMEM;
+    }
+    return exec_cmd(conn, stmts.staging.p, "create the staging tables");
 }
 
 /* ---- the batch writer ---- */
-
-/* Which COPY a message contributes a line to. */
-enum stage_table {
-    STAGE_ARTICLES,
-    STAGE_TAGS,
-    STAGE_ENTITIES,
-    STAGE_REJECTED,
-};
 
 /* How a range is written: as the messages themselves, or as the rejections of refused ones. */
 enum write_mode {
@@ -291,13 +388,172 @@ enum write_mode {
 /* State of one store_db_write_batch() call. */
 struct writer {
     PGconn *conn;
-    struct store_msg *const *msgs; /* borrowed */
-    struct store_db_stats *st;
-    struct store_buf line;    /* scratch for rejection lines */
+    struct store_msg *const *msgs;     /* borrowed */
+    struct np_buf (*rows)[ROW_TABLES]; /* per message: its COPY lines for each row table */
+    struct store_stats *st;
+    struct np_buf line;       /* scratch for rejection lines */
+    struct np_buf scratch;    /* scratch for array literals */
     bool dirty;               /* staging holds rows of a released savepoint */
     char err_state[6];        /* last refusal: SQLSTATE */
     char err_msg[REASON_MAX]; /* and message */
 };
+
+/* ---- COPY text format ---- */
+
+/* Appends s[0..len) escaped for COPY text format (backslash, tab, newline, CR). */
+static void copy_escaped(struct np_buf *b, const char *s, size_t len)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        const char *esc = NULL;
+
+        switch (s[i]) {
+            case '\\':
+                esc = "\\\\";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            default:
+                continue;
+        }
+        np_buf_put(b, s + start, i - start);
+        np_buf_puts(b, esc);
+        start = i + 1;
+    }
+    np_buf_put(b, s + start, len - start);
+}
+
+/* Appends a COPY field: s escaped, or \N for NULL. */
+static void copy_field(struct np_buf *b, const char *s)
+{
+    if (s == NULL) {
+        np_buf_puts(b, "\\N");
+        return;
+    }
+    copy_escaped(b, s, strlen(s));
+}
+
+/* Appends a PostgreSQL array literal {"a","b"} of items (each quoted, \ and " escaped). The one
+ * array escaper: COPY escapes the literal again, query parameters take it as is. */
+static void array_literal(struct np_buf *b, const char *const *items, size_t n)
+{
+    np_buf_puts(b, "{");
+    for (size_t i = 0; i < n; i++) {
+        const char *s = items[i];
+        size_t start = 0;
+        size_t k = 0;
+
+        np_buf_puts(b, i == 0 ? "\"" : ",\"");
+        for (k = 0; s[k] != '\0'; k++) {
+            if (s[k] == '"' || s[k] == '\\') {
+                np_buf_put(b, s + start, k - start);
+                np_buf_puts(b, "\\");
+                start = k;
+            }
+        }
+        np_buf_put(b, s + start, k - start);
+        np_buf_puts(b, "\"");
+    }
+    np_buf_puts(b, "}");
+}
+
+/* Appends len bytes as a COPY-escaped bytea field in hex form ("\\x0a1b..."), or \N. */
+static void copy_bytea(struct np_buf *b, const void *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    char chunk[256];
+    size_t n = 0;
+
+    if (data == NULL) {
+        np_buf_puts(b, "\\N");
+        return;
+    }
+    /* bytea's hex input "\x..."; its backslash is doubled for COPY. */
+    np_buf_puts(b, "\\\\x");
+    for (size_t i = 0; i < len; i++) {
+        chunk[n++] = hex[p[i] >> 4];
+        chunk[n++] = hex[p[i] & 0x0f];
+        if (n == sizeof(chunk)) {
+            np_buf_put(b, chunk, n);
+            n = 0;
+        }
+    }
+    np_buf_put(b, chunk, n);
+}
+
+/* Appends one COPY line of table t's row (ncols values). A list is never NULL: absent is {}. */
+static void copy_row(struct np_buf *b, const struct store_table *t, const struct store_value *row,
+                     struct np_buf *scratch)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].type == STORE_TEXTS) {
+            np_buf_reset(scratch);
+            array_literal(scratch, row[i].items, row[i].n);
+            if (scratch->failed) {
+                b->failed = true;
+                return;
+            }
+            copy_escaped(b, scratch->p, scratch->len);
+        } else {
+            copy_field(b, row[i].s);
+        }
+        np_buf_puts(b, i + 1 < t->ncols ? "\t" : "\n");
+    }
+}
+
+/* Encodes every article message's rows as COPY lines (w->rows). Returns 0 or NP_ENOMEM. */
+static int encode_rows(struct writer *w, size_t n)
+{
+    w->rows = calloc(n + 1, sizeof(*w->rows));
+    if (w->rows == NULL) {
+        return NP_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct store_msg *m = w->msgs[i];
+        struct np_buf *lines = w->rows[i];
+
+        if (m->kind != STORE_MSG_ARTICLE) {
+            continue;
+        }
+        copy_row(&lines[STAGE_ARTICLES], &store_articles, m->article, &w->scratch);
+        for (size_t k = 0; k < m->ntags; k++) {
+            copy_row(&lines[STAGE_TAGS], &store_article_tags,
+                     &m->tags[k * store_article_tags.ncols], &w->scratch);
+        }
+        for (size_t k = 0; k < m->nentities; k++) {
+            copy_row(&lines[STAGE_ENTITIES], &store_article_entities,
+                     &m->entities[k * store_article_entities.ncols], &w->scratch);
+        }
+        for (size_t t = 0; t < ROW_TABLES; t++) {
+            if (lines[t].failed) {
+                return NP_ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static void free_rows(struct writer *w, size_t n)
+{
+    for (size_t i = 0; w->rows != NULL && i < n; i++) {
+        for (size_t t = 0; t < ROW_TABLES; t++) {
+            np_buf_cleanup(&w->rows[i][t]);
+        }
+    }
+    free(w->rows);
+    w->rows = NULL;
+}
+
+/* ---- the batch writer ---- */
 
 /* Keeps a failed result's SQLSTATE and message (primary, plus context: it names the column). */
 static void keep_error(struct writer *w, const PGresult *res)
@@ -320,13 +576,12 @@ static void keep_error(struct writer *w, const PGresult *res)
 /* Builds m's rejected_messages line into w->line. */
 static int rejection_line(struct writer *w, const struct store_msg *m, enum write_mode mode)
 {
-    struct store_buf *b = &w->line;
+    struct np_buf *b = &w->line;
     char seq[32];
     bool isolated = mode == MODE_ISOLATED;
     const char *fields[8];
-    int rc = 0;
 
-    b->len = 0;
+    np_buf_reset(b);
     /* A seq PostgreSQL's bigint cannot hold is left out rather than refused again. */
     snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
     fields[0] = isolated ? NULL : m->received_at;
@@ -338,24 +593,23 @@ static int rejection_line(struct writer *w, const struct store_msg *m, enum writ
     fields[5] = isolated ? m->db_sqlstate : m->sqlstate;
     fields[6] = m->origin_id;
     fields[7] = m->has_seq && m->seq <= INT64_MAX ? seq : NULL;
-    for (size_t i = 0; i < 8 && rc == 0; i++) {
-        rc = store_buf_add_field(b, fields[i]);
-        rc = rc != 0 ? rc : store_buf_add(b, "\t", 1);
+    for (size_t i = 0; i < 8; i++) {
+        copy_field(b, fields[i]);
+        np_buf_puts(b, "\t");
     }
-    rc = rc != 0 ? rc : store_buf_add_bytea(b, m->raw, m->raw_len);
-    rc = rc != 0 ? rc : store_buf_add(b, "\t", 1);
-    rc = rc != 0 ? rc
-                 : store_buf_add_bytea(b, isolated ? NULL : m->envelope,
-                                       isolated ? 0 : m->envelope_len);
-    rc = rc != 0 ? rc : store_buf_add(b, "\n", 1);
-    return rc;
+    copy_bytea(b, m->raw, m->raw_len);
+    np_buf_puts(b, "\t");
+    copy_bytea(b, isolated ? NULL : m->envelope, isolated ? 0 : m->envelope_len);
+    np_buf_puts(b, "\n");
+    return b->failed ? NP_ENOMEM : 0;
 }
 
-/* The bytes message m adds to a COPY of table t, or NULL/0 for none. */
-static int line_for(struct writer *w, const struct store_msg *m, enum stage_table t,
-                    enum write_mode mode, const char **p, size_t *len)
+/* The bytes message i adds to a COPY of table t, or NULL/0 for none. */
+static int line_for(struct writer *w, size_t i, enum stage_table t, enum write_mode mode,
+                    const char **p, size_t *len)
 {
-    const struct store_buf *b = NULL;
+    const struct store_msg *m = w->msgs[i];
+    const struct np_buf *b = NULL;
     int rc = 0;
 
     *p = NULL;
@@ -367,8 +621,7 @@ static int line_for(struct writer *w, const struct store_msg *m, enum stage_tabl
         rc = rejection_line(w, m, mode);
         b = &w->line;
     } else if (mode == MODE_MESSAGES && m->kind == STORE_MSG_ARTICLE) {
-        b = t == STAGE_ARTICLES ? &m->article_row
-                                : (t == STAGE_TAGS ? &m->tag_rows : &m->entity_rows);
+        b = &w->rows[i][t];
     }
     if (rc == 0 && b != NULL && b->len > 0) {
         *p = b->p;
@@ -388,22 +641,18 @@ static bool range_has(struct writer *w, const size_t *idx, size_t n, enum stage_
             if (mode == MODE_ISOLATED || m->kind == STORE_MSG_REJECTED) {
                 return true;
             }
-        } else if (mode == MODE_MESSAGES && m->kind == STORE_MSG_ARTICLE) {
-            const struct store_buf *b = t == STAGE_ARTICLES
-                                            ? &m->article_row
-                                            : (t == STAGE_TAGS ? &m->tag_rows : &m->entity_rows);
-            if (b->len > 0) {
-                return true;
-            }
+        } else if (mode == MODE_MESSAGES && m->kind == STORE_MSG_ARTICLE &&
+                   w->rows[idx[i]][t].len > 0) {
+            return true;
         }
     }
     return false;
 }
 
 /* Starts COPY sql. Returns 0, or the error's kind (the error is kept for the log). */
-static int copy_begin(struct writer *w, const char *sql)
+static int copy_begin(struct writer *w, const char *stmt)
 {
-    PGresult *res = PQexec(w->conn, sql);
+    PGresult *res = PQexec(w->conn, stmt);
     int rc = 0;
 
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -438,9 +687,9 @@ static int copy_end(struct writer *w, int rc)
 
 /* COPYs the range's lines for table t (staging or, with the direct path, the real one). */
 static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_table t,
-                     enum write_mode mode, const char *sql)
+                     enum write_mode mode, const char *stmt)
 {
-    int rc = copy_begin(w, sql);
+    int rc = copy_begin(w, stmt);
 
     if (rc != 0) {
         return rc;
@@ -449,7 +698,7 @@ static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_t
         const char *p = NULL;
         size_t len = 0;
 
-        rc = line_for(w, w->msgs[idx[i]], t, mode, &p, &len);
+        rc = line_for(w, idx[i], t, mode, &p, &len);
         if (rc == 0 && len > 0 && PQputCopyData(w->conn, p, (int)len) != 1) {
             rc = NP_ETRANSIENT;
         }
@@ -461,14 +710,10 @@ static int copy_with(struct writer *w, const size_t *idx, size_t n, enum stage_t
 static int copy_table(struct writer *w, const size_t *idx, size_t n, enum stage_table t,
                       enum write_mode mode)
 {
-    static const char *const sql[] = {
-        "COPY np_stage_articles FROM STDIN",
-        "COPY np_stage_tags FROM STDIN",
-        "COPY np_stage_entities FROM STDIN",
-        "COPY np_stage_rejected FROM STDIN",
-    };
+    const char *stmt =
+        t == STAGE_REJECTED ? "COPY np_stage_rejected FROM STDIN" : stmts.copy_stage[t].p;
 
-    return copy_with(w, idx, n, t, mode, sql[t]);
+    return copy_with(w, idx, n, t, mode, stmt);
 }
 
 /* COPYs the ids of the range's articles into search_queue. */
@@ -479,16 +724,18 @@ static int copy_queue_ids(struct writer *w, const size_t *idx, size_t n)
     if (rc != 0) {
         return rc;
     }
-    w->line.len = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    np_buf_reset(&w->line);
+    for (size_t i = 0; i < n; i++) {
         const struct store_msg *m = w->msgs[idx[i]];
 
         if (m->kind == STORE_MSG_ARTICLE) {
-            rc = store_buf_add_field(&w->line, m->id);
-            rc = rc != 0 ? rc : store_buf_add(&w->line, "\n", 1);
+            copy_field(&w->line, m->id);
+            np_buf_puts(&w->line, "\n");
         }
     }
-    if (rc == 0 && w->line.len > 0 && PQputCopyData(w->conn, w->line.p, (int)w->line.len) != 1) {
+    if (w->line.failed) {
+        rc = NP_ENOMEM;
+    } else if (w->line.len > 0 && PQputCopyData(w->conn, w->line.p, (int)w->line.len) != 1) {
         rc = NP_ETRANSIENT;
     }
     return copy_end(w, rc);
@@ -505,13 +752,6 @@ static int copy_queue_ids(struct writer *w, const size_t *idx, size_t n)
  */
 static int write_articles_direct(struct writer *w, const size_t *idx, size_t n)
 {
-    static const char *const sql[] = {
-        "COPY articles (id, url, title, body, summary, source, lang, region, published_at,"
-        " received_at, tags, source_tags, content_hash, classifier, extra, ingest_seq)"
-        " FROM STDIN",
-        "COPY article_tags (article_id, tag, score, evidence, classifier) FROM STDIN",
-        "COPY article_entities (article_id, entity, kind, mentions) FROM STDIN",
-    };
     size_t articles = 0;
     int rc = 0;
 
@@ -526,10 +766,12 @@ static int write_articles_direct(struct writer *w, const size_t *idx, size_t n)
     }
     for (size_t t = STAGE_ARTICLES; t <= STAGE_ENTITIES && rc == 0; t++) {
         if (range_has(w, idx, n, (enum stage_table)t, MODE_MESSAGES)) {
-            rc = copy_with(w, idx, n, (enum stage_table)t, MODE_MESSAGES, sql[t]);
+            rc = copy_with(w, idx, n, (enum stage_table)t, MODE_MESSAGES, stmts.copy_direct[t].p);
         }
     }
-    rc = rc != 0 ? rc : copy_queue_ids(w, idx, n);
+    if (rc == 0) {
+        rc = copy_queue_ids(w, idx, n);
+    }
     if (rc == 0) {
         if (exec_cmd(w->conn, "RELEASE SAVEPOINT np_direct", "release a savepoint") != 0) {
             return NP_ETRANSIENT;
@@ -552,9 +794,9 @@ static int write_articles_direct(struct writer *w, const size_t *idx, size_t n)
 }
 
 /* Runs one of the INSERT ... SELECT statements; counts what it inserted. */
-static int insert_from_staging(struct writer *w, const char *sql, bool articles)
+static int insert_from_staging(struct writer *w, const char *stmt, bool articles)
 {
-    PGresult *res = PQexec(w->conn, sql);
+    PGresult *res = PQexec(w->conn, stmt);
     int rc = np_db_error_kind(res, w->conn);
 
     if (rc != 0) {
@@ -594,7 +836,7 @@ static int attempt(struct writer *w, const size_t *idx, size_t n, enum write_mod
         }
     }
     if (rc == 0 && range_has(w, idx, n, STAGE_ARTICLES, mode)) {
-        rc = insert_from_staging(w, SQL_INSERT_ARTICLES, true);
+        rc = insert_from_staging(w, stmts.insert_articles.p, true);
     }
     if (rc == 0 && range_has(w, idx, n, STAGE_REJECTED, mode)) {
         rc = insert_from_staging(w, SQL_INSERT_REJECTED, false);
@@ -664,39 +906,6 @@ static int write_range(struct writer *w, const size_t *idx, size_t n, enum write
     return 0;
 }
 
-/* Appends s to a PostgreSQL array literal being built in *buf (quoted, \ and " escaped). */
-static int array_add(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t need = *len + 2 * strlen(s) + 5; /* separator, quotes, '}' and NUL */
-
-    if (need > *cap) {
-        size_t c = *cap ? *cap : 256;
-        char *b = NULL;
-
-        while (c < need) {
-            c *= 2;
-        }
-        b = realloc(*buf, c);
-        if (b == NULL) {
-            return NP_ENOMEM;
-        }
-        *buf = b;
-        *cap = c;
-    }
-    (*buf)[*len] = *len == 0 ? '{' : ',';
-    (*len)++;
-    (*buf)[(*len)++] = '"';
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            (*buf)[(*len)++] = '\\';
-        }
-        (*buf)[(*len)++] = *p;
-    }
-    (*buf)[(*len)++] = '"';
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
 /*
  * Records the in-batch duplicates (article messages pick() left out) that came with their own
  * seq, i.e. a second push rather than a redelivery, in article_duplicates: one statement for
@@ -704,46 +913,62 @@ static int array_add(char **buf, size_t *len, size_t *cap, const char *s)
  */
 static int record_batch_duplicates(struct writer *w, size_t n)
 {
-    static const char sql[] =
+    static const char stmt[] =
         "INSERT INTO article_duplicates (article_id, ingest_seq, received_at)"
         " SELECT u.id, u.seq, u.at"
         " FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS u(id, seq, at)"
         " JOIN articles a ON a.id = u.id"
         " WHERE a.ingest_seq IS DISTINCT FROM u.seq"
         " ON CONFLICT DO NOTHING";
-    char *arr[3] = { NULL, NULL, NULL };
-    size_t len[3] = { 0, 0, 0 };
-    size_t cap[3] = { 0, 0, 0 };
-    PGresult *res = NULL;
-    int rc = 0;
 
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    enum {
+        SEQ_LEN = 24,
+        AT_LEN = 40
+    };
+
+    const char **items = calloc(3 * n + 1, sizeof(*items));
+    char *text = malloc(n * (SEQ_LEN + AT_LEN) + 1);
+    struct np_buf arr[3] = { { 0 }, { 0 }, { 0 } };
+    const char *params[3];
+    PGresult *res = NULL;
+    size_t k = 0;
+    int rc = NP_ENOMEM;
+
+    if (items == NULL || text == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
         const struct store_msg *m = w->msgs[i];
-        char seq[24];
-        char at[40];
+        char *seq = text + k * (SEQ_LEN + AT_LEN);
+        char *at = seq + SEQ_LEN;
 
         if (m->outcome != STORE_DUPLICATE || !m->has_seq || m->received_us == NP_TIME_NONE) {
             continue;
         }
-        snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
-        np_time_format(m->received_us, at, sizeof(at));
-        rc = array_add(&arr[0], &len[0], &cap[0], m->id);
-        rc = rc != 0 ? rc : array_add(&arr[1], &len[1], &cap[1], seq);
-        rc = rc != 0 ? rc : array_add(&arr[2], &len[2], &cap[2], at);
+        snprintf(seq, SEQ_LEN, "%" PRIu64, m->seq);
+        np_time_format(m->received_us, at, AT_LEN);
+        items[k] = m->id;
+        items[n + k] = seq;
+        items[2 * n + k] = at;
+        k++;
     }
-    if (rc != 0 || arr[0] == NULL) {
+    rc = 0;
+    if (k == 0) {
         goto out;
     }
-    for (int k = 0; k < 3; k++) {
-        arr[k][len[k]] = '}';
-        arr[k][len[k] + 1] = '\0';
+    for (int a = 0; a < 3; a++) {
+        array_literal(&arr[a], items + (size_t)a * n, k);
+        params[a] = arr[a].p;
+        rc = arr[a].failed ? NP_ENOMEM : rc;
     }
-    rc = exec_cmd(w->conn, "SAVEPOINT np_dups", "set a savepoint");
     if (rc != 0) {
+        goto out;
+    }
+    if (exec_cmd(w->conn, "SAVEPOINT np_dups", "set a savepoint") != 0) {
         rc = NP_ETRANSIENT;
         goto out;
     }
-    res = PQexecParams(w->conn, sql, 3, NULL, (const char *const *)arr, NULL, NULL, 0);
+    res = PQexecParams(w->conn, stmt, 3, NULL, params, NULL, NULL, 0);
     rc = np_db_error_kind(res, w->conn);
     if (rc == NP_EDB) {
         np_log_warn("could not record in-batch duplicates: %s", PQresultErrorMessage(res));
@@ -752,9 +977,11 @@ static int record_batch_duplicates(struct writer *w, size_t n)
     }
 out:
     PQclear(res);
-    for (int k = 0; k < 3; k++) {
-        free(arr[k]);
+    for (int a = 0; a < 3; a++) {
+        np_buf_cleanup(&arr[a]);
     }
+    free(items);
+    free(text);
     return rc;
 }
 
@@ -814,9 +1041,9 @@ static size_t count_written(struct store_msg *const *msgs, const size_t *idx, si
 }
 
 int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
-                         struct store_db_stats *stats)
+                         struct store_stats *stats)
 {
-    struct store_db_stats local;
+    struct store_stats local;
     struct writer w;
     size_t *idx = NULL;
     size_t *bad = NULL;
@@ -831,7 +1058,8 @@ int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
     w.st = &local;
     idx = malloc((n + 1) * sizeof(*idx));
     bad = malloc((n + 1) * sizeof(*bad));
-    if (idx == NULL || bad == NULL || pick(&w, n, idx, &count) != 0) {
+    if (!sql_ready() || idx == NULL || bad == NULL || pick(&w, n, idx, &count) != 0 ||
+        encode_rows(&w, n) != 0) {
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -839,8 +1067,7 @@ int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
         msgs[i]->db_error = NULL;
         msgs[i]->db_sqlstate[0] = '\0';
     }
-    rc = exec_cmd(conn, "BEGIN", "start a batch transaction");
-    if (rc != 0) {
+    if (exec_cmd(conn, "BEGIN", "start a batch transaction") != 0) {
         rc = NP_ETRANSIENT;
         goto out;
     }
@@ -863,11 +1090,14 @@ int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
             bad[nbad++] = idx[i];
         }
     }
-    rc = rc != 0 ? rc : write_range(&w, bad, nbad, MODE_ISOLATED);
-    rc = rc != 0 ? rc : record_batch_duplicates(&w, n);
     if (rc == 0) {
-        rc = exec_cmd(conn, "COMMIT", "commit a batch");
-        rc = rc != 0 ? NP_ETRANSIENT : 0;
+        rc = write_range(&w, bad, nbad, MODE_ISOLATED);
+    }
+    if (rc == 0) {
+        rc = record_batch_duplicates(&w, n);
+    }
+    if (rc == 0 && exec_cmd(conn, "COMMIT", "commit a batch") != 0) {
+        rc = NP_ETRANSIENT;
     }
     if (rc == 0) {
         local.existing = count_written(msgs, idx, count) - local.articles;
@@ -879,8 +1109,105 @@ out:
     if (rc != 0) {
         rollback_quietly(conn);
     }
-    store_buf_free(&w.line);
+    free_rows(&w, n);
+    np_buf_cleanup(&w.line);
+    np_buf_cleanup(&w.scratch);
     free(idx);
     free(bad);
     return rc;
+}
+
+/* ---- the sink ---- */
+
+/* The PostgreSQL sink's state. */
+struct pg_sink {
+    char *conninfo; /* owned, or NULL for the PG* variables */
+    PGconn *conn;
+    bool broken; /* the last write failed transiently: repair before the next */
+};
+
+static int pg_open(void *ctx, int *schema, struct np_err *err)
+{
+    struct pg_sink *p = ctx;
+    int rc = 0;
+
+    if (p->conn == NULL) {
+        rc = np_db_connect(p->conninfo, &p->conn, err);
+        if (rc != 0) {
+            return rc;
+        }
+        np_log_info("connected to database");
+    } else if (PQstatus(p->conn) != CONNECTION_OK) {
+        PQreset(p->conn);
+    }
+    rc = store_db_migrate(p->conn, schema, err);
+    if (rc == 0 && store_db_prepare(p->conn) != 0) {
+        rc = np_err_set(err, NP_EDB, "", "could not create the staging tables");
+    }
+    return rc;
+}
+
+/* Brings a broken connection back (PQreset) and recreates the session's staging tables. */
+static void pg_repair(struct pg_sink *p)
+{
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        np_log_warn("reconnecting to database");
+        PQreset(p->conn);
+        if (PQstatus(p->conn) != CONNECTION_OK) {
+            np_log_warn("could not reconnect to database: %s", PQerrorMessage(p->conn));
+            return;
+        }
+        np_log_info("reconnected to database");
+    }
+    if (store_db_prepare(p->conn) != 0) {
+        np_log_warn("could not prepare the database session");
+        return;
+    }
+    p->broken = false;
+}
+
+static int pg_write(void *ctx, struct store_msg *const *msgs, size_t n, struct store_stats *stats)
+{
+    struct pg_sink *p = ctx;
+    int rc = 0;
+
+    if (p->broken) {
+        pg_repair(p);
+    }
+    rc = store_db_write_batch(p->conn, msgs, n, stats);
+    p->broken = rc == NP_ETRANSIENT;
+    return rc;
+}
+
+static void pg_close(void *ctx)
+{
+    struct pg_sink *p = ctx;
+
+    if (p == NULL) {
+        return;
+    }
+    PQfinish(p->conn);
+    free(p->conninfo);
+    free(p);
+}
+
+int store_db_sink(const char *conninfo, struct store_sink *sink)
+{
+    struct pg_sink *p = calloc(1, sizeof(*p));
+
+    if (p == NULL) {
+        return NP_ENOMEM;
+    }
+    if (conninfo != NULL) {
+        p->conninfo = strdup(conninfo);
+        if (p->conninfo == NULL) {
+            free(p);
+            return NP_ENOMEM;
+        }
+    }
+    sink->ctx = p;
+    sink->open_fn = pg_open;
+    sink->write_fn = pg_write;
+    sink->close_fn = pg_close;
+    return 0;
 }

@@ -1,4 +1,4 @@
-/* store_db.h - store's schema migrations and its batch writer
+/* store_db.h - the PostgreSQL sink: schema migrations and the batch writer
  *
  * Everything here works on a plain PGconn and decoded messages, so tests drive it without
  * sockets. Not thread-safe per connection; distinct connections may be used from distinct
@@ -13,6 +13,7 @@
 
 #include "np/err.h"
 #include "store_msg.h"
+#include "store_sink.h"
 
 /* One migration file, embedded at build time (store_sql.c, generated from sql/). */
 struct store_migration {
@@ -42,17 +43,6 @@ int store_db_migrate(PGconn *conn, int *version, struct np_err *err);
  */
 int store_db_prepare(PGconn *conn);
 
-/* What one store_db_write_batch() call did. */
-struct store_db_stats {
-    size_t articles;   /* article rows inserted (new ids) */
-    size_t existing;   /* article messages whose id was already stored (redelivery) */
-    size_t duplicates; /* article messages dropped as duplicates inside the batch */
-    size_t rejected;   /* rejected_messages rows inserted (ingest's and store's) */
-    size_t isolated;   /* messages PostgreSQL refused, moved to rejected_messages */
-    size_t dropped;    /* messages whose rejection could not be stored either */
-    size_t attempts;   /* transactions' sub-batches tried (1 when nothing was refused) */
-};
-
 /*
  * Writes msgs[0..n) (borrowed) in one transaction: COPY into the staging tables, then one
  * INSERT ... SELECT ... ON CONFLICT DO NOTHING per table, COMMIT. Article ids repeated inside
@@ -66,6 +56,14 @@ struct store_db_stats {
  * batch, NP_ENOMEM. The connection is left idle (no open transaction) in every case.
  */
 int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
-                         struct store_db_stats *stats);
+                         struct store_stats *stats);
+
+/*
+ * Makes *sink the PostgreSQL sink (store_sink.h) for conninfo (borrowed; NULL: libpq's PG*
+ * variables). Its open connects, applies the migrations (store_db_migrate) and creates the
+ * session's staging tables (store_db_prepare); its write is store_db_write_batch(), after
+ * reconnecting when the connection broke. Returns 0 or NP_ENOMEM; sink->close_fn() frees it.
+ */
+int store_db_sink(const char *conninfo, struct store_sink *sink);
 
 #endif /* STORE_DB_H */

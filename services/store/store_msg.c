@@ -1,15 +1,17 @@
-/* store_msg.c - decode a pipeline message once, straight into COPY lines
+/* store_msg.c - decode a pipeline message once, into rows of typed values
  *
  * Choices:
  * - The envelope and the article JSON are each parsed once (np_json, into the reading thread's
- *   reusable scratch documents) and turned into the COPY text lines at once; nothing of the
- *   parse outlives the call, so a buffered message costs its raw payload (kept for
- *   rejected_messages) plus its escaped lines.
- * - Columns come from the canonical article (id, url, title, body, summary, source, lang,
- *   published_at, source_tags); region, classifier, tags and entities come from the envelope
- *   (classify adds them; they may be missing, classification may land later). region falls
- *   back to the article's own. Every other article key (background, insights, authors, unknown
- *   client keys) goes into extra as JSON.
+ *   reusable scratch documents) and turned into rows at once; nothing of the parse outlives
+ *   the call. The rows' values are copied into one arena per message, sized from the frames so
+ *   that a message usually costs one allocation besides its raw payload (kept for rejections).
+ * - The rows know no sink: values are typed text (store_type), and a sink turns them into its
+ *   own format (the PostgreSQL sink into COPY lines, store_db.c).
+ * - Columns come from the canonical article (its fields with a column of their own, from the
+ *   field table); region, classifier, tags and entities come from the envelope (classify adds
+ *   them; they may be missing, classification may land later). region falls back to the
+ *   article's own. Every other article key (fields kept in extra, unknown client keys) goes
+ *   into extra as JSON.
  * - content_hash is np_hash_hex() over title, body and summary joined by U+001F (unit
  *   separator), so moving text between fields changes the hash.
  * - Nothing a peer sends can crash store: an unreadable envelope, a wrong frame count or an
@@ -22,170 +24,190 @@
 #include "store_msg.h"
 
 #include <inttypes.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "np/article.h"
+#include "np/buf.h"
 #include "np/err.h"
 #include "np/hash.h"
 #include "np/json.h"
 #include "np/log.h"
-#include "np/msg.h"
 #include "np/time.h"
+#include "np/msg.h"
 
-/* Article keys that have their own column; the rest goes to extra. */
-static const char *const column_keys[] = { "id",           "title",      "body", "summary",
-                                           "url",          "source",     "lang", "region",
-                                           "published_at", "source_tags" };
+/* The article's fields that have a column of their own, in row order: X(name, type, empty). */
+#define ARTICLE_FIELD_COLUMNS(X)                                                                   \
+    X(id, STORE_TEXT, false)                                                                       \
+    X(title, STORE_TEXT, false)                                                                    \
+    X(body, STORE_TEXT, false)                                                                     \
+    X(summary, STORE_TEXT, false)                                                                  \
+    X(url, STORE_TEXT, false)                                                                      \
+    X(source, STORE_TEXT, false)                                                                   \
+    X(lang, STORE_TEXT, false)                                                                     \
+    X(region, STORE_TEXT, false)                                                                   \
+    X(published_at, STORE_TIME, false)                                                             \
+    X(source_tags, STORE_TEXTS, true)
 
-int store_buf_add(struct store_buf *b, const void *data, size_t len)
+/* Columns store and classify add after the article's own. */
+#define ADDED_COLUMNS(X)                                                                           \
+    X(received_at, STORE_TIME, false)                                                              \
+    X(tags, STORE_TEXTS, true)                                                                     \
+    X(content_hash, STORE_TEXT, false)                                                             \
+    X(classifier, STORE_TEXT, false)                                                               \
+    X(extra, STORE_JSON, true)                                                                     \
+    X(ingest_seq, STORE_INT, false)
+
+/* Positions in the articles row. */
+enum article_col {
+#define X(name, type, empty) COL_##name,
+    ARTICLE_FIELD_COLUMNS(X)
+    ADDED_COLUMNS(X)
+#undef X
+        COL_COUNT
+};
+
+static const struct store_column article_columns[] = {
+#define X(name, type, empty) { #name, type, empty },
+    ARTICLE_FIELD_COLUMNS(X) ADDED_COLUMNS(X)
+#undef X
+};
+
+/* Number of leading columns read from the article's own keys. */
+static const size_t article_field_columns = 0
+#define X(name, type, empty) +1
+    ARTICLE_FIELD_COLUMNS(X)
+#undef X
+    ;
+
+const struct store_table store_articles = { "articles", article_columns, COL_COUNT };
+
+enum tag_col {
+    TAG_ARTICLE_ID,
+    TAG_TAG,
+    TAG_SCORE,
+    TAG_EVIDENCE,
+    TAG_CLASSIFIER,
+    TAG_COUNT
+};
+
+static const struct store_column tag_columns[TAG_COUNT] = {
+    [TAG_ARTICLE_ID] = { "article_id", STORE_TEXT, false },
+    [TAG_TAG] = { "tag", STORE_TEXT, false },
+    [TAG_SCORE] = { "score", STORE_REAL, false },
+    [TAG_EVIDENCE] = { "evidence", STORE_JSON, false },
+    [TAG_CLASSIFIER] = { "classifier", STORE_TEXT, false },
+};
+
+const struct store_table store_article_tags = { "article_tags", tag_columns, TAG_COUNT };
+
+enum entity_col {
+    ENT_ARTICLE_ID,
+    ENT_ENTITY,
+    ENT_KIND,
+    ENT_MENTIONS,
+    ENT_COUNT
+};
+
+static const struct store_column entity_columns[ENT_COUNT] = {
+    [ENT_ARTICLE_ID] = { "article_id", STORE_TEXT, false },
+    [ENT_ENTITY] = { "entity", STORE_TEXT, false },
+    [ENT_KIND] = { "kind", STORE_TEXT, false },
+    [ENT_MENTIONS] = { "mentions", STORE_INT, false },
+};
+
+const struct store_table store_article_entities = { "article_entities", entity_columns, ENT_COUNT };
+
+/* ---- the arena a message's values live in ---- */
+
+/* Blocks are never moved, so pointers into them stay valid until the message is destroyed. */
+struct store_arena_block {
+    struct store_arena_block *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
+/* Returns n bytes (aligned for any type) from m's arena, or NULL when out of memory. hint is
+ * the size of a new block when the current one is full (at least n). */
+static void *arena_alloc(struct store_msg *m, size_t n, size_t hint)
 {
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap == 0 ? 256 : b->cap;
-        char *p = NULL;
+    struct store_arena_block *b = m->arena;
+    size_t need = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+    void *p = NULL;
 
-        while (cap < b->len + len + 1) {
-            cap *= 2;
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = hint > need ? hint : need;
+
+        cap = cap < 1024 ? 1024 : cap;
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL) {
+            return NULL;
         }
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            return NP_ENOMEM;
-        }
-        b->p = p;
+        b->next = m->arena;
+        b->used = 0;
         b->cap = cap;
+        m->arena = b;
     }
-    if (len > 0) {
-        memcpy(b->p + b->len, data, len);
-    }
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
+    p = (char *)b->data + b->used;
+    b->used += need;
+    return p;
 }
 
-static int buf_add_str(struct store_buf *b, const char *s)
+/* A copy of s[0..n) in m's arena, NUL-terminated; NULL when out of memory. */
+static const char *arena_strn(struct store_msg *m, const char *s, size_t n)
 {
-    return store_buf_add(b, s, strlen(s));
+    char *c = arena_alloc(m, n + 1, 0);
+
+    if (c != NULL) {
+        memcpy(c, s, n);
+        c[n] = '\0';
+    }
+    return c;
 }
 
-/* Appends s[0..len) escaped for COPY text format. */
-static int buf_add_escaped(struct store_buf *b, const char *s, size_t len)
+static const char *arena_str(struct store_msg *m, const char *s)
 {
-    size_t start = 0;
-    int rc = 0;
-
-    for (size_t i = 0; i < len && rc == 0; i++) {
-        const char *esc = NULL;
-
-        switch (s[i]) {
-            case '\\':
-                esc = "\\\\";
-                break;
-            case '\t':
-                esc = "\\t";
-                break;
-            case '\n':
-                esc = "\\n";
-                break;
-            case '\r':
-                esc = "\\r";
-                break;
-            default:
-                continue;
-        }
-        rc = store_buf_add(b, s + start, i - start);
-        if (rc == 0) {
-            rc = buf_add_str(b, esc);
-        }
-        start = i + 1;
-    }
-    if (rc == 0) {
-        rc = store_buf_add(b, s + start, len - start);
-    }
-    return rc;
+    return arena_strn(m, s, strlen(s));
 }
 
-int store_buf_add_field(struct store_buf *b, const char *s)
+/* A row of ncols absent values in m's arena; NULL when out of memory. */
+static struct store_value *arena_row(struct store_msg *m, size_t rows, size_t ncols)
 {
-    if (s == NULL) {
-        return buf_add_str(b, "\\N");
+    struct store_value *v = arena_alloc(m, rows * ncols * sizeof(*v) + 1, 0);
+
+    if (v != NULL) {
+        memset(v, 0, rows * ncols * sizeof(*v));
     }
-    return buf_add_escaped(b, s, strlen(s));
+    return v;
 }
 
-int store_buf_add_bytea(struct store_buf *b, const void *data, size_t len)
+static void arena_free(struct store_msg *m)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = data;
-    char chunk[256];
-    size_t n = 0;
-    int rc = 0;
+    while (m->arena != NULL) {
+        struct store_arena_block *next = m->arena->next;
 
-    if (data == NULL) {
-        return buf_add_str(b, "\\N");
+        free(m->arena);
+        m->arena = next;
     }
-    /* bytea's hex input "\x..."; its backslash is doubled for COPY. */
-    rc = buf_add_str(b, "\\\\x");
-    for (size_t i = 0; i < len && rc == 0; i++) {
-        chunk[n++] = hex[p[i] >> 4];
-        chunk[n++] = hex[p[i] & 0x0f];
-        if (n == sizeof(chunk)) {
-            rc = store_buf_add(b, chunk, n);
-            n = 0;
+}
+
+const struct store_value *store_row_get(const struct store_table *t, const struct store_value *row,
+                                        const char *name)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (strcmp(t->cols[i].name, name) == 0) {
+            return &row[i];
         }
     }
-    if (rc == 0 && n > 0) {
-        rc = store_buf_add(b, chunk, n);
-    }
-    return rc;
+    return NULL;
 }
 
-void store_buf_free(struct store_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = 0;
-    b->cap = 0;
-}
-
-/* Appends a separator (tab, or newline when last) after a field. */
-static int buf_end_field(struct store_buf *b, bool last)
-{
-    return store_buf_add(b, last ? "\n" : "\t", 1);
-}
-
-/* Appends a text[] literal {"a","b"} (COPY-escaped) of the strings in items. */
-static int buf_add_text_array(struct store_buf *b, const char *const *items, size_t n)
-{
-    struct store_buf lit = { 0 };
-    int rc = buf_add_str(&lit, "{");
-
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *s = items[i];
-
-        rc = buf_add_str(&lit, i == 0 ? "\"" : ",\"");
-        for (; *s != '\0' && rc == 0; s++) {
-            if (*s == '"' || *s == '\\') {
-                rc = store_buf_add(&lit, "\\", 1);
-            }
-            if (rc == 0) {
-                rc = store_buf_add(&lit, s, 1);
-            }
-        }
-        if (rc == 0) {
-            rc = buf_add_str(&lit, "\"");
-        }
-    }
-    if (rc == 0) {
-        rc = buf_add_str(&lit, "}");
-    }
-    if (rc == 0) {
-        rc = buf_add_escaped(b, lit.p, lit.len);
-    }
-    store_buf_free(&lit);
-    return rc;
-}
+/* ---- decoding ---- */
 
 static char *dup_or_null(const char *s)
 {
@@ -226,11 +248,13 @@ static int make_rejection(struct store_msg *m, const char *reason, const char *f
 {
     char now[40];
 
-    store_buf_free(&m->article_row);
-    store_buf_free(&m->tag_rows);
-    store_buf_free(&m->entity_rows);
-    free(m->id);
+    arena_free(m);
     m->id = NULL;
+    m->article = NULL;
+    m->tags = NULL;
+    m->ntags = 0;
+    m->entities = NULL;
+    m->nentities = 0;
     m->kind = STORE_MSG_REJECTED;
     if (received_at == NULL) {
         now_iso(now, sizeof(now));
@@ -248,39 +272,39 @@ static int make_rejection(struct store_msg *m, const char *reason, const char *f
     return 0;
 }
 
-/* The evidence value of a tag as new JSON text (free()), or NULL when absent. */
-static int evidence_text(const struct np_json *ev, char **out)
+/* Copies JSON value v, written compactly, into m's arena as *out (NULL when v is absent). */
+static int json_value(struct store_msg *m, struct np_buf *o, const struct np_json *v,
+                      const char **out)
 {
-    struct np_buf o = { 0 };
-
     *out = NULL;
-    if (np_json_is_none(ev)) {
+    if (np_json_is_none(v)) {
         return 0;
     }
-    np_json_write(&o, ev);
-    if (o.failed) {
-        free(o.p);
-        return NP_ENOMEM;
+    np_buf_reset(o);
+    np_json_write(o, v);
+    if (!o->failed) {
+        *out = arena_strn(m, o->p, o->len);
     }
-    *out = o.p;
-    return 0;
+    return *out == NULL ? NP_ENOMEM : 0;
 }
 
-/* Collects tag names into names[] (borrowed) and writes the article_tags lines. */
+/* Writes the article_tags rows and collects the tag names into the articles row's tags. */
 static int tag_rows(struct store_msg *m, const struct np_json *tags, const char *classifier,
-                    const char **names, size_t *nnames)
+                    struct store_value *row, struct np_buf *o)
 {
+    const char **names = arena_alloc(m, (tags->n + 1) * sizeof(*names), 0);
+    struct store_value *rows = arena_row(m, tags->n, TAG_COUNT);
     char num[64];
-    int rc = 0;
+    size_t k = 0;
 
-    *nnames = 0;
+    if (names == NULL || rows == NULL) {
+        return NP_ENOMEM;
+    }
     for (const struct np_json *t = tags->child; t != NULL; t = t->next) {
         const char *name = np_json_string(np_json_get(t, "name"));
         const struct np_json *score = np_json_get(t, "score");
         const char *tc = np_json_string(np_json_get(t, "classifier"));
-        bool has_score =
-            score != NULL && (score->type == NP_JSON_INTEGER || score->type == NP_JSON_REAL);
-        char *ev = NULL;
+        struct store_value *r = &rows[k * TAG_COUNT];
 
         if (t->type == NP_JSON_STRING) {
             name = t->s;
@@ -289,211 +313,215 @@ static int tag_rows(struct store_msg *m, const struct np_json *tags, const char 
             np_log_warn("skipped a tag without a name article_id=%s", m->id);
             continue;
         }
-        names[(*nnames)++] = name;
-        if (evidence_text(np_json_get(t, "evidence"), &ev) != 0) {
+        if (score != NULL && (score->type == NP_JSON_INTEGER || score->type == NP_JSON_REAL)) {
+            snprintf(num, sizeof(num), "%.9g", score->d);
+            r[TAG_SCORE].s = arena_str(m, num);
+            if (r[TAG_SCORE].s == NULL) {
+                return NP_ENOMEM;
+            }
+        }
+        r[TAG_ARTICLE_ID].s = m->id;
+        r[TAG_TAG].s = arena_str(m, name);
+        r[TAG_CLASSIFIER].s = tc != NULL ? arena_str(m, tc) : classifier;
+        if (r[TAG_TAG].s == NULL || (tc != NULL && r[TAG_CLASSIFIER].s == NULL) ||
+            json_value(m, o, np_json_get(t, "evidence"), &r[TAG_EVIDENCE].s) != 0) {
             return NP_ENOMEM;
         }
-        if (has_score) {
-            snprintf(num, sizeof(num), "%.9g", score->d);
-        }
-        rc = store_buf_add_field(&m->tag_rows, m->id);
-        rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, name);
-        rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, has_score ? num : NULL);
-        rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, ev);
-        rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->tag_rows, tc != NULL ? tc : classifier);
-        rc = rc != 0 ? rc : buf_end_field(&m->tag_rows, true);
-        free(ev);
-        if (rc != 0) {
-            return rc;
-        }
+        names[k++] = r[TAG_TAG].s;
     }
+    m->tags = rows;
+    m->ntags = k;
+    row[COL_tags].items = names;
+    row[COL_tags].n = k;
     return 0;
 }
 
 static int entity_rows(struct store_msg *m, const struct np_json *entities)
 {
+    struct store_value *rows = arena_row(m, entities->n, ENT_COUNT);
     char num[32];
-    int rc = 0;
+    size_t k = 0;
 
+    if (rows == NULL) {
+        return NP_ENOMEM;
+    }
     for (const struct np_json *e = entities->child; e != NULL; e = e->next) {
         const char *name = np_json_string(np_json_get(e, "name"));
+        const char *kind = np_json_string(np_json_get(e, "kind"));
         const struct np_json *mentions = np_json_get(e, "mentions");
-        bool has_mentions = mentions != NULL && mentions->type == NP_JSON_INTEGER;
+        struct store_value *r = &rows[k * ENT_COUNT];
 
         if (name == NULL || name[0] == '\0') {
             np_log_warn("skipped an entity without a name article_id=%s", m->id);
             continue;
         }
-        if (has_mentions) {
+        if (mentions != NULL && mentions->type == NP_JSON_INTEGER) {
             snprintf(num, sizeof(num), "%" PRId64, mentions->i);
+            r[ENT_MENTIONS].s = arena_str(m, num);
+            if (r[ENT_MENTIONS].s == NULL) {
+                return NP_ENOMEM;
+            }
         }
-        rc = store_buf_add_field(&m->entity_rows, m->id);
-        rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->entity_rows, name);
-        rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
-        rc = rc != 0 ? rc
-                     : store_buf_add_field(&m->entity_rows, np_json_string(np_json_get(e, "kind")));
-        rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, false);
-        rc = rc != 0 ? rc : store_buf_add_field(&m->entity_rows, has_mentions ? num : NULL);
-        rc = rc != 0 ? rc : buf_end_field(&m->entity_rows, true);
-        if (rc != 0) {
-            return rc;
+        r[ENT_ARTICLE_ID].s = m->id;
+        r[ENT_ENTITY].s = arena_str(m, name);
+        r[ENT_KIND].s = kind != NULL ? arena_str(m, kind) : NULL;
+        if (r[ENT_ENTITY].s == NULL || (kind != NULL && r[ENT_KIND].s == NULL)) {
+            return NP_ENOMEM;
         }
+        k++;
     }
+    m->entities = rows;
+    m->nentities = k;
     return 0;
 }
 
-/* Appends the article's keys without a column of their own to extra, as one JSON object. */
-static void extra_json(struct np_buf *extra, const struct np_json *art)
+/* True when key names one of the article's own columns. */
+static bool has_column(const char *key)
+{
+    for (size_t i = 0; i < article_field_columns; i++) {
+        if (strcmp(key, article_columns[i].name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The article's keys without a column of their own, as one JSON object, into row's extra. */
+static int extra_json(struct store_msg *m, const struct np_json *art, struct store_value *row,
+                      struct np_buf *o)
 {
     bool first = true;
 
-    np_buf_lit(extra, "{");
+    np_buf_reset(o);
+    np_buf_lit(o, "{");
     for (const struct np_json *v = art->child; v != NULL; v = v->next) {
-        bool column = false;
-
-        for (size_t i = 0; i < sizeof(column_keys) / sizeof(column_keys[0]); i++) {
-            if (strcmp(v->key, column_keys[i]) == 0) {
-                column = true;
-                break;
-            }
-        }
-        if (column) {
+        if (has_column(v->key)) {
             continue;
         }
-        np_buf_put(extra, first ? "" : ",", first ? 0 : 1);
-        np_json_out_string(extra, v->key, v->key_len);
-        np_buf_lit(extra, ":");
-        np_json_write(extra, v);
+        np_buf_put(o, first ? "" : ",", first ? 0 : 1);
+        np_json_out_string(o, v->key, v->key_len);
+        np_buf_lit(o, ":");
+        np_json_write(o, v);
         first = false;
     }
-    np_buf_lit(extra, "}");
+    np_buf_lit(o, "}");
+    row[COL_extra].s = o->failed ? NULL : arena_strn(m, o->p, o->len);
+    return row[COL_extra].s == NULL ? NP_ENOMEM : 0;
 }
 
-static int content_hash(const char *title, const char *body, const char *summary, char *out)
+static int content_hash(struct store_msg *m, struct store_value *row)
 {
-    struct store_buf b = { 0 };
-    int rc = buf_add_str(&b, title);
+    static const enum article_col parts[] = { COL_title, COL_body, COL_summary };
+    struct np_buf b = { 0 };
+    char hash[NP_HASH_HEX_LEN + 1];
 
-    rc = rc != 0 ? rc : store_buf_add(&b, "\x1f", 1);
-    rc = rc != 0 ? rc : buf_add_str(&b, body != NULL ? body : "");
-    rc = rc != 0 ? rc : store_buf_add(&b, "\x1f", 1);
-    rc = rc != 0 ? rc : buf_add_str(&b, summary != NULL ? summary : "");
-    if (rc == 0) {
-        np_hash_hex(b.p, b.len, out);
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        np_buf_put(&b, "\x1f", i > 0 ? 1 : 0);
+        np_buf_puts(&b, row[parts[i]].s != NULL ? row[parts[i]].s : "");
     }
-    store_buf_free(&b);
-    return rc;
+    if (!b.failed) {
+        np_hash_hex(b.p, b.len, hash);
+        row[COL_content_hash].s = arena_str(m, hash);
+    }
+    np_buf_cleanup(&b);
+    return row[COL_content_hash].s == NULL ? NP_ENOMEM : 0;
 }
 
-/* Column values of one article, borrowed from the article JSON and the envelope. */
-struct article_cols {
-    const char *v[10]; /* column_keys order, minus source_tags (index 9 unused) */
-    const char *region;
-    const char *classifier;
-};
-
-/* Reads the article's column values; NP_EINVAL with err naming the field on a bad one. */
-static int read_cols(const struct np_json *art, const struct np_envelope *e, struct article_cols *c,
-                     struct np_err *err)
+/* Reads the article's own column (a string, or for STORE_TEXTS an array of strings) into v. */
+static int field_value(struct store_msg *m, const struct np_json *art, const struct store_column *c,
+                       struct store_value *v, struct np_err *err)
 {
-    const struct np_json *st = np_json_get(art, "source_tags");
-    size_t i = 0;
+    const struct np_json *j = np_json_get(art, c->name);
+    const char **items = NULL;
 
-    for (i = 0; i < 9; i++) {
-        if (get_str(art, column_keys[i], &c->v[i], err) != 0) {
+    if (c->type != STORE_TEXTS) {
+        const char *s = NULL;
+
+        if (get_str(art, c->name, &s, err) != 0) {
             return NP_EINVAL;
         }
+        v->s = s != NULL ? arena_str(m, s) : NULL;
+        return s != NULL && v->s == NULL ? NP_ENOMEM : 0;
     }
-    if (c->v[0] == NULL) {
-        c->v[0] = e->id;
+    if (np_json_is_none(j)) {
+        return 0;
     }
-    if (c->v[0] == NULL || c->v[0][0] == '\0') {
-        return np_err_set(err, NP_EINVAL, "id", "missing");
+    if (j->type != NP_JSON_ARRAY) {
+        return np_err_set(err, NP_EINVAL, c->name, "must be an array of strings");
     }
-    if (c->v[1] == NULL || c->v[1][0] == '\0') {
-        return np_err_set(err, NP_EINVAL, "title", "missing");
+    items = arena_alloc(m, (j->n + 1) * sizeof(*items), 0);
+    if (items == NULL) {
+        return NP_ENOMEM;
     }
-    if (!np_json_is_none(st) && st->type != NP_JSON_ARRAY) {
-        return np_err_set(err, NP_EINVAL, "source_tags", "must be an array of strings");
-    }
-    for (const struct np_json *v = st != NULL ? st->child : NULL; v != NULL; v = v->next) {
-        if (v->type != NP_JSON_STRING) {
-            return np_err_set(err, NP_EINVAL, "source_tags", "must be an array of strings");
+    for (const struct np_json *it = j->child; it != NULL; it = it->next) {
+        if (it->type != NP_JSON_STRING) {
+            return np_err_set(err, NP_EINVAL, c->name, "must be an array of strings");
+        }
+        items[v->n] = arena_strn(m, it->s, it->len);
+        if (items[v->n++] == NULL) {
+            return NP_ENOMEM;
         }
     }
-    c->region = e->region != NULL ? e->region : c->v[7];
-    c->classifier = e->classifier;
+    v->items = items;
     return 0;
 }
 
-/* Builds the article's COPY lines. NP_EINVAL (err set) for an article that is not canonical. */
+/* Builds the message's rows. NP_EINVAL (err set) for an article that is not canonical. */
 static int article_rows(struct store_msg *m, const struct np_envelope *e, const struct np_json *art,
-                        struct np_err *err)
+                        size_t hint, struct np_err *err)
 {
-    struct article_cols c = { 0 };
-    const struct np_json *st = np_json_get(art, "source_tags");
-    const char **tag_names = NULL;
-    const char **st_names = NULL;
-    size_t ntags = 0;
-    size_t nst = 0;
-    char hash[NP_HASH_HEX_LEN + 1];
+    struct np_buf o = { 0 };
+    struct store_value *row = NULL;
     char seq[32];
-    struct np_buf extra = { 0 };
-    struct store_buf *b = &m->article_row;
-    int rc = read_cols(art, e, &c, err);
+    int rc = 0;
 
+    /* One block for the whole message, as a rule: values are never larger than the frames. */
+    if (arena_alloc(m, 1, hint) == NULL || (row = arena_row(m, 1, COL_COUNT)) == NULL) {
+        return NP_ENOMEM;
+    }
+    for (size_t i = 0; i < article_field_columns && rc == 0; i++) {
+        rc = field_value(m, art, &article_columns[i], &row[i], err);
+    }
     if (rc != 0) {
         return rc;
     }
-    m->id = strdup(c.v[0]);
-    tag_names = calloc((e->tags != NULL ? e->tags->n : 0) + 1, sizeof(*tag_names));
-    st_names = calloc((st != NULL ? st->n : 0) + 1, sizeof(*st_names));
-    extra_json(&extra, art);
-    if (m->id == NULL || tag_names == NULL || st_names == NULL || extra.failed) {
-        rc = NP_ENOMEM;
-        goto out;
+    if (row[COL_id].s == NULL && e->id != NULL) {
+        row[COL_id].s = arena_str(m, e->id);
+        if (row[COL_id].s == NULL) {
+            return NP_ENOMEM;
+        }
     }
-    for (const struct np_json *v = st != NULL ? st->child : NULL; v != NULL; v = v->next) {
-        st_names[nst++] = v->s;
+    if (row[COL_id].s == NULL || row[COL_id].s[0] == '\0') {
+        return np_err_set(err, NP_EINVAL, "id", "missing");
     }
-    rc = e->tags != NULL ? tag_rows(m, e->tags, c.classifier, tag_names, &ntags) : 0;
-    rc = rc != 0 ? rc : (e->entities != NULL ? entity_rows(m, e->entities) : 0);
-    rc = rc != 0 ? rc : content_hash(c.v[1], c.v[2], c.v[3], hash);
+    if (row[COL_title].s == NULL || row[COL_title].s[0] == '\0') {
+        return np_err_set(err, NP_EINVAL, "title", "missing");
+    }
+    m->id = row[COL_id].s;
     snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
-    /* id, url, title, body, summary, source, lang, region, published_at, received_at */
-    static const int order[] = { 0, 4, 1, 2, 3, 5, 6 };
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && rc == 0; i++) {
-        rc = store_buf_add_field(b, c.v[order[i]]);
-        rc = rc != 0 ? rc : buf_end_field(b, false);
+    row[COL_region].s = e->region != NULL ? arena_str(m, e->region) : row[COL_region].s;
+    row[COL_received_at].s = e->received_at != NULL ? arena_str(m, e->received_at) : NULL;
+    row[COL_classifier].s = e->classifier != NULL ? arena_str(m, e->classifier) : NULL;
+    row[COL_ingest_seq].s = arena_str(m, seq);
+    if ((e->region != NULL && row[COL_region].s == NULL) ||
+        (e->received_at != NULL && row[COL_received_at].s == NULL) ||
+        (e->classifier != NULL && row[COL_classifier].s == NULL) || row[COL_ingest_seq].s == NULL) {
+        rc = NP_ENOMEM;
     }
-    rc = rc != 0 ? rc : store_buf_add_field(b, c.region);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, c.v[8]);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, e->received_at);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    /* tags, source_tags, content_hash, classifier, extra, ingest_seq */
-    rc = rc != 0 ? rc : buf_add_text_array(b, tag_names, ntags);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : buf_add_text_array(b, st_names, nst);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, hash);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, c.classifier);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, extra.p);
-    rc = rc != 0 ? rc : buf_end_field(b, false);
-    rc = rc != 0 ? rc : store_buf_add_field(b, seq);
-    rc = rc != 0 ? rc : buf_end_field(b, true);
-out:
-    free(tag_names);
-    free(st_names);
-    free(extra.p);
+    if (rc == 0 && e->tags != NULL) {
+        rc = tag_rows(m, e->tags, row[COL_classifier].s, row, &o);
+    }
+    if (rc == 0 && e->entities != NULL) {
+        rc = entity_rows(m, e->entities);
+    }
+    if (rc == 0) {
+        rc = content_hash(m, row);
+    }
+    if (rc == 0) {
+        rc = extra_json(m, art, row, &o);
+    }
+    free(o.p);
+    m->article = row;
     return rc;
 }
 
@@ -527,7 +555,7 @@ static int decode_article(struct store_msg *m, const struct np_envelope *e, cons
         rc = np_err_set(&err, NP_EPARSE, "article", "must be a JSON object");
     }
     if (rc == 0) {
-        rc = article_rows(m, e, doc->root, &err);
+        rc = article_rows(m, e, doc->root, payload_len + 1024, &err);
     }
     if (rc == NP_EPARSE) {
         /* err.msg names "article" already */
@@ -640,10 +668,7 @@ void store_msg_destroy(struct store_msg **mp)
     m = *mp;
     free(m->origin_id);
     free(m->origin_ack);
-    free(m->id);
-    store_buf_free(&m->article_row);
-    store_buf_free(&m->tag_rows);
-    store_buf_free(&m->entity_rows);
+    arena_free(m);
     free(m->received_at);
     free(m->stage);
     free(m->channel);

@@ -1,9 +1,10 @@
-/* store_msg.h - one message as store keeps it between the socket and the database
+/* store_msg.h - one message as store keeps it between the socket and its sink
  *
  * A message is decoded once, when it arrives: the envelope and the article JSON are parsed and
- * turned straight into COPY text lines for the staging tables, then the JSON is released. What
- * stays is the lines, the raw payload (kept so a row PostgreSQL refuses can go to
- * rejected_messages byte for byte) and what the ack needs (origin, seq).
+ * turned into rows of typed values (the article's row, its tags' and its entities' rows), then
+ * the JSON is released. The rows know nothing of where they go: a sink (store_sink.h) writes
+ * them. What stays besides is the raw payload (kept so a row the sink refuses can become a
+ * rejection byte for byte) and what the ack needs (origin, seq).
  */
 #ifndef STORE_MSG_H
 #define STORE_MSG_H
@@ -14,12 +15,12 @@
 
 #include "np/json.h"
 
-/* What store_db_write_batch() did with a message. */
+/* What the sink did with a message. */
 enum store_outcome {
     STORE_PENDING = 0, /* not written yet */
     STORE_WRITTEN,     /* its rows are in the batch's transaction (inserted or already there) */
     STORE_DUPLICATE,   /* same article id as an earlier message of the batch: skipped */
-    STORE_ISOLATED,    /* PostgreSQL refused its rows: stored in rejected_messages instead */
+    STORE_ISOLATED,    /* the sink refused its rows: stored as a rejection instead */
     STORE_DROPPED,     /* even its rejection could not be stored: logged and dropped */
 };
 
@@ -29,27 +30,64 @@ enum store_msg_kind {
     STORE_MSG_REJECTED = 2, /* a rejection: one rejected_messages row */
 };
 
-/* A growable byte buffer; owns p. */
-struct store_buf {
-    char *p;
-    size_t len;
-    size_t cap;
+/* How a column's value is to be read; every value is carried as UTF-8 text. */
+enum store_type {
+    STORE_TEXT,  /* text */
+    STORE_TIME,  /* a UTC time, "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" */
+    STORE_TEXTS, /* a list of texts (items, n) */
+    STORE_JSON,  /* a JSON document */
+    STORE_INT,   /* a decimal integer (64-bit) */
+    STORE_REAL,  /* a decimal number */
 };
 
+/* One column of a table store writes. */
+struct store_column {
+    const char *name;
+    enum store_type type;
+    bool empty_default; /* an absent value means empty ('{}', "{}"), not unknown */
+};
+
+/* A table store writes: its name and columns, in the order of a row's values. */
+struct store_table {
+    const char *name;
+    const struct store_column *cols;
+    size_t ncols;
+};
+
+/* The tables an article message has rows for. The article row's columns are derived from the
+ * article's field table (np/article.h) plus what store and classify add. */
+extern const struct store_table store_articles;
+extern const struct store_table store_article_tags;
+extern const struct store_table store_article_entities;
+
+/* One value of a row. */
+struct store_value {
+    const char *s;            /* scalar types: the text, or NULL when absent */
+    const char *const *items; /* STORE_TEXTS: n items (NULL when absent) */
+    size_t n;
+};
+
+struct store_arena_block; /* store_msg.c */
+
 /*
- * One decoded message. Every pointer is owned and freed by store_msg_destroy(). Text fields are
- * NUL-terminated UTF-8 without NUL bytes inside.
+ * One decoded message. Every pointer is owned and freed by store_msg_destroy(); the rows'
+ * values live in the message's arena. Text is NUL-terminated UTF-8 without NUL bytes inside.
  */
 struct store_msg {
     enum store_msg_kind kind;
-    bool has_seq;                 /* false when the envelope was unreadable: nothing to ack */
-    uint64_t seq;                 /* ingest's journal sequence number */
-    char *origin_id;              /* ingest instance, or NULL */
-    char *origin_ack;             /* its ack endpoint, or NULL */
-    char *id;                     /* article id (kind article), else NULL */
-    struct store_buf article_row; /* kind article: one COPY line for np_stage_articles */
-    struct store_buf tag_rows;    /* kind article: zero or more lines for np_stage_tags */
-    struct store_buf entity_rows; /* kind article: zero or more lines for np_stage_entities */
+    bool has_seq;     /* false when the envelope was unreadable: nothing to ack */
+    uint64_t seq;     /* ingest's journal sequence number */
+    char *origin_id;  /* ingest instance, or NULL */
+    char *origin_ack; /* its ack endpoint, or NULL */
+    const char *id;   /* kind article: the article id (in the arena), else NULL */
+    /* kind article: rows of store_articles (one), store_article_tags and
+     * store_article_entities, each row ncols values of its table */
+    const struct store_value *article;
+    const struct store_value *tags;
+    size_t ntags;
+    const struct store_value *entities;
+    size_t nentities;
+    struct store_arena_block *arena;
     /* kind rejected: the rejected_messages columns (NULL when unknown) */
     char *received_at;
     int64_t received_us; /* when ingest accepted it (microseconds), or NP_TIME_NONE */
@@ -62,9 +100,9 @@ struct store_msg {
     size_t raw_len;
     unsigned char *envelope; /* envelope bytes, kept only for rejections made by store */
     size_t envelope_len;
-    /* Set by store_db_write_batch(). */
+    /* Set by the sink's write. */
     enum store_outcome outcome;
-    char db_sqlstate[6]; /* STORE_ISOLATED: the SQLSTATE PostgreSQL gave */
+    char db_sqlstate[6]; /* STORE_ISOLATED: the SQLSTATE (or the sink's code) of the refusal */
     char *db_error;      /* STORE_ISOLATED: its message (owned) */
 };
 
@@ -87,18 +125,12 @@ void store_msg_scratch_free(struct store_msg_scratch *s);
 int store_msg_decode(const void *env, size_t env_len, const void *payload, size_t payload_len,
                      size_t nframes, struct store_msg_scratch *scratch, struct store_msg **out);
 
+/* The value of column `name` of table t in row (ncols values of t); NULL when t has no such
+ * column. Borrowed from the row. */
+const struct store_value *store_row_get(const struct store_table *t, const struct store_value *row,
+                                        const char *name);
+
 /* Frees a message and sets *mp to NULL. Accepts NULL. */
 void store_msg_destroy(struct store_msg **mp);
-
-/* Buffer helpers; each returns 0 or NP_ENOMEM. */
-int store_buf_add(struct store_buf *b, const void *data, size_t len);
-
-/* Appends s escaped for COPY text format (backslash, tab, newline, CR); NULL writes \N. */
-int store_buf_add_field(struct store_buf *b, const char *s);
-
-/* Appends len bytes as a COPY-escaped bytea field in hex form ("\\x0a1b..."). */
-int store_buf_add_bytea(struct store_buf *b, const void *data, size_t len);
-
-void store_buf_free(struct store_buf *b);
 
 #endif /* STORE_MSG_H */

@@ -186,7 +186,7 @@ static struct store_msg *add_msg(struct fixture *f, json_t *env, json_t *payload
     return m;
 }
 
-static int write_all(struct fixture *f, struct store_db_stats *st)
+static int write_all(struct fixture *f, struct store_stats *st)
 {
     return store_db_write_batch(f->conn, f->msgs, f->n, st);
 }
@@ -277,7 +277,7 @@ static void test_migrate_concurrently(void **state)
 static void test_batch_lands_with_all_columns(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
     json_t *env = envelope(42, "a-1");
     json_t *art = article("a-1", "China and Russia \"trade\"");
     char hash[NP_HASH_HEX_LEN + 1];
@@ -346,7 +346,7 @@ static void test_batch_lands_with_all_columns(void **state)
 static void test_same_article_twice_is_one_row(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
 
     add_msg(f, envelope(1, "dup"), article("dup", "First"));
     assert_int_equal(write_all(f, &st), 0);
@@ -364,7 +364,7 @@ static void test_same_article_twice_is_one_row(void **state)
 static void test_duplicate_ids_in_one_batch_are_one_row(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
 
     add_msg(f, envelope(1, "x"), article("x", "Kept"));
     add_msg(f, envelope(2, "y"), article("y", "Other"));
@@ -380,7 +380,7 @@ static void test_duplicate_ids_in_one_batch_are_one_row(void **state)
 static void test_tags_and_entities_land_from_envelope(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
     json_t *env = envelope(7, "t-1");
     json_t *tags = json_pack(
         "[{s:s, s:f, s:s, s:[{s:s, s:s, s:i, s:i}]}, {s:s, s:f, s:s}, {s:s, s:f}]", "name", "Oil",
@@ -465,7 +465,7 @@ static void assert_raw(PGconn *conn, const char *sql, const void *raw, size_t le
 static void test_rejected_lands_byte_for_byte(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
     static const unsigned char raw[] = { '{',  '"',  't', '\t', '\n', '\r', '\\', 0x00,
                                          0xff, 0xfe, 'N', '\\', '.',  '\n', 0x01, '}' };
     json_t *env = rejected_envelope(99);
@@ -530,7 +530,7 @@ static void test_garbled_messages_become_rejections(void **state)
 static void test_bad_rows_are_isolated(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
     const char *bad_date = NULL;
 
     /* A trigger that refuses one title, as a CHECK written by a DBA would. */
@@ -574,7 +574,7 @@ static void test_bad_rows_are_isolated(void **state)
 static void test_lost_connection_is_transient(void **state)
 {
     struct fixture *f = *state;
-    struct store_db_stats st;
+    struct store_stats st;
     char sql[128];
 
     snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(f->conn));
