@@ -36,6 +36,11 @@ np_add_test(test_http_ops SOURCES integration/test_http_ops.c integration/harnes
   LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS integration FIXTURES pg TIMEOUT 180
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
 
+# newspipe-push resends what ingest did not answer when ingest is killed and restarted mid-file.
+np_add_test(test_push_resend SOURCES integration/test_push_resend.c integration/harness.c
+  LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ LABELS "integration;fault" FIXTURES pg TIMEOUT 240
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
+
 # These two stop the shared test cluster for a while: nothing else may run meanwhile.
 set_tests_properties(test_faults test_http_ops PROPERTIES RUN_SERIAL TRUE)
 

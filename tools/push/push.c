@@ -6,6 +6,14 @@
  * "accepted" ones, which wait for the journal sync. With --no-wait it uses ingest's PULL socket
  * instead and learns nothing back: rejections then land only in rejected_messages.
  *
+ * Ingest going away: each request in flight keeps a copy of its article in its slot (slot =
+ * request id % window; a slot is reused only once answered). When no reply has come for
+ * resend_ms, every unanswered request is sent again with its own id, and again after each further
+ * resend_ms: ZeroMQ reconnects by itself, but what was on the wire to a dead ingest is lost.
+ * Resending is safe: the article's id is the same, so it is one row; a request answered twice
+ * counts once (the second answer finds its slot free). After timeout_ms without any reply push
+ * gives up, names the unanswered requests and counts them as unanswered.
+ *
  * Inputs are mapped (or, for standard input, read) whole: a JSON array is split into its
  * elements, JSON lines are sent line by line as they are (ingest validates, push does not),
  * a single JSON document is sent as it is, and anything else is read as the plain-text layout.
@@ -44,6 +52,9 @@ static const struct np_setting settings[] = {
     { "window", NP_SET_INT, "256", "requests in flight", OPT(window), 1, 100000, false, NULL },
     { "timeout_ms", NP_SET_INT, "30000", "give up when no reply comes for this long",
       OPT(timeout_ms), 100, 3600000, false, NULL },
+    { "resend_ms", NP_SET_INT, "3000",
+      "send the unanswered requests again after this long without a reply (ingest restarted)",
+      OPT(resend_ms), 100, 3600000, false, NULL },
     { "rate", NP_SET_INT, "0", "articles per second (0: as fast as ingest takes them)", OPT(rate),
       0, 10000000, false, NULL },
     { "no_wait", NP_SET_BOOL, "false", "fire and forget on the PULL socket, no replies",
@@ -91,6 +102,15 @@ struct item {
     char label[LABEL_MAX];
 };
 
+/* A request in flight: its id, its article (a copy) and its label. */
+struct slot {
+    uint64_t id;
+    bool busy;
+    char *data;
+    size_t len;
+    char label[LABEL_MAX];
+};
+
 struct reason {
     char field[NP_ERR_FIELD_MAX];
     size_t count;
@@ -102,10 +122,12 @@ struct push {
     FILE *err;
     bool progress;
     void *sock;
-    char (*labels)[LABEL_MAX]; /* by request id % window */
+    struct slot *slots; /* by request id % window */
     uint64_t next_id;
     size_t outstanding;
-    size_t sent, accepted, duplicate, rejected, unanswered, unreadable;
+    double last_reply;  /* or the first send after none was outstanding */
+    double last_resend; /* or last_reply, whichever is later */
+    size_t sent, accepted, duplicate, rejected, unanswered, unreadable, resent;
     struct reason reasons[REASONS_MAX];
     size_t nreasons;
     double started;
@@ -337,6 +359,7 @@ static int read_replies(struct push *p, long wait_ms)
     if (zmq_poll(&item, 1, wait_ms) < 0) {
         return zmq_errno() == EINTR ? 0 : -1;
     }
+    /* got is counted below; last_reply moves when anything was answered. */
     for (;;) {
         struct np_frames f;
         uint64_t id = 0;
@@ -345,15 +368,74 @@ static int read_replies(struct push *p, long wait_ms)
             break;
         }
         if (f.n == 3 && np_frame_size(&f, 0) == sizeof(id)) {
+            struct slot *sl = NULL;
+
             memcpy(&id, np_frame_data(&f, 0), sizeof(id));
-            handle_reply(p, p->labels[id % (uint64_t)p->cfg->window], np_frame_data(&f, 2),
-                         np_frame_size(&f, 2));
-            p->outstanding--;
-            got++;
+            sl = &p->slots[id % (uint64_t)p->cfg->window];
+            /* A resent request may be answered twice: the second answer finds its slot free. */
+            if (sl->busy && sl->id == id) {
+                handle_reply(p, sl->label, np_frame_data(&f, 2), np_frame_size(&f, 2));
+                free(sl->data);
+                sl->data = NULL;
+                sl->busy = false;
+                p->outstanding--;
+                got++;
+            }
         }
         np_frames_close(&f);
     }
+    if (got > 0) {
+        p->last_reply = now_s();
+        p->last_resend = p->last_reply;
+    }
     return got;
+}
+
+/* Sends every unanswered request again, without blocking: what the socket cannot take now is
+ * sent at the next resend. */
+static void resend(struct push *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < (size_t)p->cfg->window; i++) {
+        struct slot *sl = &p->slots[i];
+        const void *data[3] = { &sl->id, "", sl->data };
+        size_t len[3] = { sizeof(sl->id), 0, sl->len };
+
+        if (!sl->busy) {
+            continue;
+        }
+        if (np_zsock_send(p->sock, data, len, 3, ZMQ_DONTWAIT) != 0) {
+            break;
+        }
+        n++;
+    }
+    p->resent += n;
+    p->last_resend = now_s();
+    if (!p->cfg->quiet) {
+        fprintf(p->err,
+                "%snewspipe-push: no reply for %.0f s: sent %zu unanswered requests again\n",
+                p->progress ? "\r" : "", p->last_resend - p->last_reply, n);
+    }
+}
+
+/* Reads replies for up to 100 ms, resending what is unanswered after resend_ms without a reply.
+ * Returns 0, NP_ETRANSIENT after timeout_ms without a reply, or NP_EIO on a socket error. */
+static int wait_step(struct push *p)
+{
+    double t = 0;
+
+    if (read_replies(p, 100) < 0) {
+        return NP_EIO;
+    }
+    t = now_s();
+    if (p->outstanding > 0 && t - p->last_reply > (double)p->cfg->timeout_ms / 1000) {
+        return NP_ETRANSIENT;
+    }
+    if (p->outstanding > 0 && t - p->last_resend > (double)p->cfg->resend_ms / 1000) {
+        resend(p);
+    }
+    return 0;
 }
 
 /* Bytes of an input read so far (for the ETA). */
@@ -417,24 +499,42 @@ static void throttle(struct push *p)
     }
 }
 
+/* Sends one article; with replies, its slot must be free. NP_ETRANSIENT when the socket cannot
+ * take it now (ingest gone and the queue full): wait_step(), then try again. */
 static int send_item(struct push *p, const struct item *it)
 {
-    uint64_t id = p->next_id++;
+    uint64_t id = p->next_id;
     const void *data[3] = { &id, "", it->data };
     size_t len[3] = { sizeof(id), 0, it->len };
+    struct slot *sl = &p->slots[id % (uint64_t)p->cfg->window];
+    int rc = 0;
 
-    throttle(p);
     if (p->cfg->no_wait) {
         if (np_zsock_send(p->sock, &data[2], &len[2], 1, 0) != 0) {
             return NP_EIO;
         }
+        p->next_id++;
         p->sent++;
         return 0;
     }
-    snprintf(p->labels[id % (uint64_t)p->cfg->window], LABEL_MAX, "%s", it->label);
-    if (np_zsock_send(p->sock, data, len, 3, 0) != 0) {
-        return NP_EIO;
+    rc = np_zsock_send(p->sock, data, len, 3, ZMQ_DONTWAIT);
+    if (rc != 0) {
+        return rc == NP_ETRANSIENT ? rc : NP_EIO;
     }
+    sl->data = malloc(it->len > 0 ? it->len : 1);
+    if (sl->data == NULL) {
+        return NP_ENOMEM;
+    }
+    memcpy(sl->data, it->data, it->len);
+    sl->len = it->len;
+    sl->id = id;
+    sl->busy = true;
+    snprintf(sl->label, sizeof(sl->label), "%s", it->label);
+    if (p->outstanding == 0) {
+        p->last_reply = now_s(); /* the wait for a reply starts now */
+        p->last_resend = p->last_reply;
+    }
+    p->next_id++;
     p->sent++;
     p->outstanding++;
     return 0;
@@ -444,25 +544,25 @@ static int send_item(struct push *p, const struct item *it)
 static int push_input(struct push *p, struct input *in)
 {
     struct item it;
-    double last_reply = now_s();
 
     while (next_item(p, in, &it)) {
         int rc = 0;
 
-        while (!p->cfg->no_wait && p->outstanding >= (size_t)p->cfg->window) {
-            int got = read_replies(p, 100);
-
-            if (got < 0) {
-                free(it.own);
-                return NP_EIO;
+        throttle(p);
+        for (;;) {
+            /* Room: fewer than window in flight, and this id's slot answered. */
+            if (p->cfg->no_wait || (p->outstanding < (size_t)p->cfg->window &&
+                                    !p->slots[p->next_id % (uint64_t)p->cfg->window].busy)) {
+                rc = send_item(p, &it);
+                if (rc != NP_ETRANSIENT) {
+                    break;
+                }
             }
-            last_reply = got > 0 ? now_s() : last_reply;
-            if (now_s() - last_reply > (double)p->cfg->timeout_ms / 1000) {
-                free(it.own);
-                return NP_ETRANSIENT;
+            rc = wait_step(p);
+            if (rc != 0) {
+                break;
             }
         }
-        rc = send_item(p, &it);
         free(it.own);
         if (rc != 0) {
             return rc;
@@ -478,17 +578,7 @@ static int push_input(struct push *p, struct input *in)
 /* Waits for the replies still due. */
 static void drain(struct push *p)
 {
-    double last_reply = now_s();
-
-    while (p->outstanding > 0 && now_s() - last_reply <= (double)p->cfg->timeout_ms / 1000) {
-        int got = read_replies(p, 100);
-
-        if (got < 0) {
-            break;
-        }
-        if (got > 0) {
-            last_reply = now_s();
-        }
+    while (p->outstanding > 0 && wait_step(p) == 0) {
         show_progress(p, false);
     }
     p->unanswered = p->outstanding;
@@ -504,6 +594,14 @@ static void summary(struct push *p)
     }
     fprintf(p->out, "pushed %zu: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered\n",
             p->sent, p->accepted, p->duplicate, p->rejected, p->unanswered);
+    for (size_t i = 0; p->unanswered > 0 && i < (size_t)p->cfg->window; i++) {
+        if (p->slots[i].busy) {
+            fprintf(p->out, "%s: unanswered\n", p->slots[i].label);
+        }
+    }
+    if (p->resent > 0) {
+        fprintf(p->out, "%zu requests were sent again while ingest did not answer\n", p->resent);
+    }
     if (p->nreasons > 0) {
         fprintf(p->out, "rejected by field:\n");
         for (size_t i = 0; i < p->nreasons; i++) {
@@ -526,8 +624,8 @@ int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, F
     int rc = 0;
 
     p.progress = isatty(fileno(err)) && !cfg->quiet;
-    p.labels = calloc((size_t)cfg->window, LABEL_MAX);
-    if (ctx == NULL || p.labels == NULL) {
+    p.slots = calloc((size_t)cfg->window, sizeof(*p.slots));
+    if (ctx == NULL || p.slots == NULL) {
         rc = 2;
         goto out;
     }
@@ -593,7 +691,10 @@ out:
     if (ctx != NULL) {
         zmq_ctx_term(ctx);
     }
-    free(p.labels);
+    for (size_t i = 0; p.slots != NULL && i < (size_t)cfg->window; i++) {
+        free(p.slots[i].data);
+    }
+    free(p.slots);
     np_curve_wipe(sec, sizeof(sec));
     return rc;
 }

@@ -13,6 +13,7 @@ struct push_config {
     char *pull_endpoint; /* ingest's PULL endpoint (--no-wait) */
     long window;         /* requests in flight */
     long timeout_ms;     /* give up waiting for replies after this long without one */
+    long resend_ms;      /* resend the unanswered after this long without a reply */
     long rate;           /* articles per second, 0 = as fast as possible */
     bool no_wait;        /* fire and forget on the PULL socket */
     bool quiet;          /* no progress, no per-rejection lines */
