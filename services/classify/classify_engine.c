@@ -21,10 +21,15 @@
  *    concern, so the cost of an article does not grow with the number of rules (except for
  *    tags with min_score 0, which are evaluated on every article).
  *
- * Semantics of a tag:
- *   per `any` phrase: effective = min(n_text + title_weight * min(n_title, 1), max_count),
+ * Semantics of a tag (the settings in the taxonomy's "scoring", classify_taxonomy.c):
+ *   per `any` phrase: effective = min(n_text + title_weight * min(n_title, 1)
+ *                                     + lead_bonus * min(n_lead, 1), max_count),
  *                     contribution = weight * effective;  score = sum of contributions.
- *   The tag is given when score >= min_score, every `all` group is satisfied (an `any` group:
+ *   The lead is the first lead_tokens tokens of the first non-empty field after the title.
+ *   The tag is given when score >= min_score x length_factor, where length_factor =
+ *   max(short_floor, sqrt(text tokens / reference_tokens)) below reference_tokens tokens of
+ *   text outside the title, else 1 (so a headline-only article is scored against
+ *   short_floor x min_score, from its title); every `all` group is satisfied (an `any` group:
  *   one of its phrases occurs in any field; an `entity` group: that entity is mentioned; an
  *   `entity_kind` group: some entity of that kind is mentioned) and no `none` phrase occurs in
  *   any field. Evidence: each matched `any` phrase as written, the first field it occurs in,
@@ -32,9 +37,15 @@
  *   that field of the original text; at most 10 per tag, highest contribution first.
  * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
  * overlap an already counted one starting at the same or a later token count once (see
- * mention()); reported when mentions >= 1. Region: the regions of the mentioned countries; one
- * region gives that region, several give "Global", none gives null. Tags are ordered by score
- * descending, entities by mentions descending, ties in taxonomy order.
+ * mention()); reported when mentions >= 1. Each gets a salience in [0, 1] = 0.35 [in the
+ * title] + 0.25 [in the lead] + 0.15 [a mention opens the lead: a dateline] + 0.5 x mentions /
+ * mentions of the most mentioned entity of its kind, and `about` when salience >= about_min.
+ * When no country is mentioned, a country's hints (phrases such as a corporate form or a
+ * currency, classify_taxonomy.c) name the country the story is about: the one with the most
+ * hint matches is reported with mentions 0, salience 0 and about true. Region: the regions of
+ * the countries the story is about; one region gives that region, several give "Global",
+ * none gives null. Tags are ordered by score descending, entities by mentions descending, ties
+ * in taxonomy order (a hinted country last).
  */
 #include "classify_engine.h"
 

@@ -99,6 +99,8 @@ static const char *pg_type(enum store_type t)
             return "jsonb";
         case STORE_INT:
             return "bigint";
+        case STORE_BOOL:
+            return "boolean";
         case STORE_REAL:
             return "real";
     }

@@ -110,6 +110,8 @@ enum entity_col {
     ENT_ENTITY,
     ENT_KIND,
     ENT_MENTIONS,
+    ENT_SALIENCE, /* 005: classify's salience and about mark, NULL when not sent */
+    ENT_ABOUT,
     ENT_COUNT
 };
 
@@ -118,6 +120,8 @@ static const struct store_column entity_columns[ENT_COUNT] = {
     [ENT_ENTITY] = { "entity", STORE_TEXT, false },
     [ENT_KIND] = { "kind", STORE_TEXT, false },
     [ENT_MENTIONS] = { "mentions", STORE_INT, false },
+    [ENT_SALIENCE] = { "salience", STORE_REAL, false },
+    [ENT_ABOUT] = { "about", STORE_BOOL, false },
 };
 
 const struct store_table store_article_entities = { "article_entities", entity_columns, ENT_COUNT };
@@ -349,6 +353,8 @@ static int entity_rows(struct store_msg *m, const struct np_json *entities)
         const char *name = np_json_string(np_json_get(e, "name"));
         const char *kind = np_json_string(np_json_get(e, "kind"));
         const struct np_json *mentions = np_json_get(e, "mentions");
+        const struct np_json *salience = np_json_get(e, "salience");
+        const struct np_json *about = np_json_get(e, "about");
         struct store_value *r = &rows[k * ENT_COUNT];
 
         if (name == NULL || name[0] == '\0') {
@@ -361,6 +367,17 @@ static int entity_rows(struct store_msg *m, const struct np_json *entities)
             if (r[ENT_MENTIONS].s == NULL) {
                 return NP_ENOMEM;
             }
+        }
+        if (salience != NULL &&
+            (salience->type == NP_JSON_INTEGER || salience->type == NP_JSON_REAL)) {
+            snprintf(num, sizeof(num), "%.9g", salience->d);
+            r[ENT_SALIENCE].s = arena_str(m, num);
+            if (r[ENT_SALIENCE].s == NULL) {
+                return NP_ENOMEM;
+            }
+        }
+        if (about != NULL && (about->type == NP_JSON_TRUE || about->type == NP_JSON_FALSE)) {
+            r[ENT_ABOUT].s = about->type == NP_JSON_TRUE ? "t" : "f";
         }
         r[ENT_ARTICLE_ID].s = m->id;
         r[ENT_ENTITY].s = arena_str(m, name);

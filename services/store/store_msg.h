@@ -38,6 +38,7 @@ enum store_type {
     STORE_JSON,  /* a JSON document */
     STORE_INT,   /* a decimal integer (64-bit) */
     STORE_REAL,  /* a decimal number */
+    STORE_BOOL,  /* "t" or "f" */
 };
 
 /* One column of a table store writes. */

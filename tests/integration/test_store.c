@@ -388,8 +388,10 @@ static void test_tags_and_entities_land_from_envelope(void **state)
         "count", 3, "offset", 120, "name", "Energy Cooperation", "score", 1.25, "classifier",
         "learned", "name", "Oil", "score", 9.0);
     json_t *entities =
-        json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:i}]", "name", "China", "kind", "country",
-                  "mentions", 7, "name", "Russia", "kind", "country", "mentions", 5);
+        json_pack("[{s:s, s:s, s:i, s:f, s:b}, {s:s, s:s, s:i}, {s:s, s:s, s:i, s:f, s:b}]", "name",
+                  "China", "kind", "country", "mentions", 7, "salience", 0.85, "about", 1, "name",
+                  "Russia", "kind", "country", "mentions", 5, "name", "Japan", "kind", "country",
+                  "mentions", 1, "salience", 0.1, "about", 0);
 
     json_object_set_new(env, "tags", tags);
     json_object_set_new(env, "entities", entities);
@@ -407,8 +409,16 @@ static void test_tags_and_entities_land_from_envelope(void **state)
                  "crude oil");
     assert_query(f->conn, "SELECT mentions FROM article_entities WHERE entity = 'China'", "7");
     assert_query(f->conn, "SELECT kind FROM article_entities WHERE entity = 'Russia'", "country");
+    /* salience and about (005) as classify sent them; absent ones stay NULL */
+    assert_query(f->conn, "SELECT salience FROM article_entities WHERE entity = 'China'", "0.85");
+    assert_query(f->conn, "SELECT about FROM article_entities WHERE entity = 'China'", "t");
+    assert_query(f->conn, "SELECT about FROM article_entities WHERE entity = 'Japan'", "f");
+    assert_query(f->conn,
+                 "SELECT coalesce(salience::text, 'null') || coalesce(about::text, 'null') "
+                 "FROM article_entities WHERE entity = 'Russia'",
+                 "nullnull");
     assert_query(f->conn, "SELECT entities FROM article_overview WHERE id = 't-1'",
-                 "{China,Russia}");
+                 "{China,Russia,Japan}");
     assert_query(f->conn, "SELECT sum(articles) FROM tag_daily WHERE tag = 'Oil'", "2");
     assert_query(f->conn,
                  "SELECT articles FROM tag_pairs WHERE tag_a = 'Energy Cooperation' AND "

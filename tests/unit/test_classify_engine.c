@@ -385,6 +385,139 @@ static void test_tool_classify_lines(void **state)
     unlink(in_path);
 }
 
+/* ---- scoring: length, lead, salience, about, hints (a taxonomy of its own) ---- */
+
+static const char scoring_taxonomy[] =
+    "{\"version\": \"s-1\","
+    " \"scoring\": {\"lead_tokens\": 5, \"lead_bonus\": 1, \"reference_tokens\": 20,"
+    "  \"short_floor\": 0.5, \"about_min\": 0.45},"
+    " \"entities\": ["
+    "  {\"name\": \"United States\", \"kind\": \"country\", \"region\": \"North America\","
+    "   \"aliases\": [\"united states\"], \"hints\": [\"inc\", \"dlrs\"]},"
+    "  {\"name\": \"Japan\", \"kind\": \"country\", \"region\": \"Asia\", \"aliases\": "
+    "[\"japan\"]},"
+    "  {\"name\": \"China\", \"kind\": \"country\", \"region\": \"Asia\", \"aliases\": "
+    "[\"china\"]}],"
+    " \"tags\": [{\"name\": \"Rates\", \"min_score\": 4, \"title_weight\": 2,"
+    "  \"any\": [{\"phrase\": \"rate cut\", \"weight\": 2}]}]}";
+
+/* Twenty-odd tokens that match nothing. */
+#define FILLER "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+
+static json_t *run_scoring(const char *title, const char *body)
+{
+    struct np_err err;
+    struct classify_engine *e =
+        classify_engine_load_json(scoring_taxonomy, strlen(scoring_taxonomy), &err);
+    struct np_article a = { 0 };
+    json_t *out = NULL;
+
+    assert_non_null(e);
+    a.title = (char *)title;
+    a.body = (char *)body;
+    assert_int_equal(classify_engine_run(e, &a, &out), 0);
+    classify_engine_destroy(&e);
+    return out;
+}
+
+static bool has_rates(const char *title, const char *body)
+{
+    json_t *out = run_scoring(title, body);
+    bool given = find(json_object_get(out, "tags"), "Rates") != NULL;
+
+    json_decref(out);
+    return given;
+}
+
+static void test_scoring_length_and_lead(void **state)
+{
+    (void)state;
+    /* headline only: 2 x title_weight 2 = 4 >= 4 x short_floor 0.5 */
+    assert_true(has_rates("Rate cut", NULL));
+    /* long body, once outside the lead: 2 < 4 */
+    assert_false(has_rates("x", FILLER FILLER "a rate cut"));
+    /* the same once in the lead: (1 + lead_bonus 1) x 2 = 4 >= 4 */
+    assert_true(has_rates("x", "a rate cut " FILLER FILLER));
+    /* 8 tokens, once outside the lead: 2 < 4 x sqrt(8 / 20) = 2.53; twice: 4 >= 2.53 */
+    assert_false(has_rates("x", "one two three four five six rate cut"));
+    assert_true(has_rates("x", "one two three four rate cut rate cut"));
+}
+
+static json_t *entity(json_t *out, const char *name)
+{
+    return find(json_object_get(out, "entities"), name);
+}
+
+static void test_scoring_salience_about_region(void **state)
+{
+    (void)state;
+    /* Japan: title + 2 of 3 mentions; China: most mentioned; the United States in passing */
+    json_t *out = run_scoring("Japan and the yen",
+                              FILLER "Japan China China China " FILLER "as in the United States");
+    json_t *jp = entity(out, "Japan");
+    json_t *cn = entity(out, "China");
+    json_t *us = entity(out, "United States");
+
+    assert_non_null(jp);
+    assert_non_null(cn);
+    assert_non_null(us);
+    assert_true(json_is_true(json_object_get(jp, "about")));
+    assert_true(json_is_true(json_object_get(cn, "about")));
+    assert_true(json_is_false(json_object_get(us, "about")));
+    assert_true(json_real_value(json_object_get(cn, "salience")) == 0.5);
+    assert_true(json_real_value(json_object_get(jp, "salience")) > 0.6);
+    /* the region comes from the countries the story is about: not Global */
+    assert_string_equal(json_string_value(json_object_get(out, "region")), "Asia");
+    json_decref(out);
+    /* a dateline (lead + dateline + 1/3 of the share) outweighs 3 mentions late in the text */
+    out = run_scoring("x", "China - " FILLER "Japan Japan Japan");
+    assert_true(json_real_value(json_object_get(entity(out, "China"), "salience")) >
+                json_real_value(json_object_get(entity(out, "Japan"), "salience")));
+    assert_true(json_is_true(json_object_get(entity(out, "China"), "about")));
+    json_decref(out);
+}
+
+static void test_scoring_hints(void **state)
+{
+    (void)state;
+    /* no country named: the hints name one, mentions 0 */
+    json_t *out = run_scoring("Acme Inc profit", "Acme Inc earned 5 mln dlrs");
+    json_t *us = entity(out, "United States");
+
+    assert_non_null(us);
+    assert_int_equal(json_integer_value(json_object_get(us, "mentions")), 0);
+    assert_true(json_is_true(json_object_get(us, "about")));
+    assert_string_equal(json_string_value(json_object_get(out, "region")), "North America");
+    json_decref(out);
+    /* a country named: hints do not count */
+    out = run_scoring("Acme Inc profit", "Acme Inc of Japan earned 5 mln dlrs");
+    assert_null(entity(out, "United States"));
+    assert_string_equal(json_string_value(json_object_get(out, "region")), "Asia");
+    json_decref(out);
+}
+
+static void test_scoring_validation(void **state)
+{
+    static const char *const bad[][2] = {
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"short_floor\": 2}}",
+          "$.scoring.short_floor" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"lead_tokens\": 0}}",
+          "$.scoring.lead_tokens" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"about\": 1}}",
+          "$.scoring.about" },
+        { "{\"version\": \"v\", \"entities\": [{\"name\": \"X\", \"kind\": \"company\","
+          " \"aliases\": [\"x\"], \"hints\": [\"inc\"]}], \"tags\": []}",
+          "$.entities[0].hints" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct np_err err;
+        np_err_clear(&err);
+        assert_null(classify_engine_load_json(bad[i][0], strlen(bad[i][0]), &err));
+        assert_string_equal(err.field, bad[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +541,10 @@ int main(void)
     const struct CMUnitTest tool_tests[] = {
         cmocka_unit_test(test_tool_check),
         cmocka_unit_test(test_tool_classify_lines),
+        cmocka_unit_test(test_scoring_length_and_lead),
+        cmocka_unit_test(test_scoring_salience_about_region),
+        cmocka_unit_test(test_scoring_hints),
+        cmocka_unit_test(test_scoring_validation),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + cmocka_run_group_tests(tool_tests, NULL, NULL);
