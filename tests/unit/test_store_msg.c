@@ -26,7 +26,8 @@ static const char ENVELOPE[] =
     "\"tags\":[{\"name\":\"Oil\",\"score\":3.5,\"classifier\":\"rules\","
     "\"evidence\":[{\"phrase\":\"crude oil\",\"field\":\"body\",\"count\":3,\"offset\":12}]},"
     "{\"name\":\"Trade\",\"score\":1},{\"score\":2},\"Energy\"],"
-    "\"entities\":[{\"name\":\"China\",\"kind\":\"country\",\"mentions\":7},"
+    "\"entities\":[{\"name\":\"China\",\"kind\":\"country\",\"mentions\":7,"
+    "\"salience\":0.85,\"about\":true},"
     "{\"kind\":\"country\"},{\"name\":\"Gazprom\"}]}";
 
 static const char ARTICLE[] =
@@ -190,14 +191,18 @@ static void test_tag_and_entity_rows(void **state)
     assert_col(t, &m->tags[2 * t->ncols], "score", NULL);
     /* {"kind":"country"} has no name: skipped. */
     assert_int_equal(m->nentities, 2);
-    assert_int_equal(e->ncols, 4);
+    assert_int_equal(e->ncols, 6);
     assert_col(e, &m->entities[0], "article_id", "a-1");
     assert_col(e, &m->entities[0], "entity", "China");
     assert_col(e, &m->entities[0], "kind", "country");
     assert_col(e, &m->entities[0], "mentions", "7");
+    assert_col(e, &m->entities[0], "salience", "0.85");
+    assert_col(e, &m->entities[0], "about", "t");
     assert_col(e, &m->entities[e->ncols], "entity", "Gazprom");
     assert_col(e, &m->entities[e->ncols], "kind", NULL);
     assert_col(e, &m->entities[e->ncols], "mentions", NULL);
+    assert_col(e, &m->entities[e->ncols], "salience", NULL);
+    assert_col(e, &m->entities[e->ncols], "about", NULL);
 }
 
 static void test_unclassified_article_keeps_its_own_region(void **state)
