@@ -20,6 +20,8 @@
  * at a time, and only seqs within the ring's span of the oldest one still unacknowledged. So a
  * journal with more outstanding records than the window (a long database outage can leave one)
  * is sent again in windows; intake from clients waits until the backlog has entered the ring.
+ * The backlog costs 40 bytes of memory per outstanding record (a million: 40 MB), the records
+ * themselves stay on disk until sent.
  * At start, the number replayed and the age of the oldest are logged and exported
  * (replayed_total, replay_oldest_age_seconds); `outstanding` counts the ring and the backlog.
  *
