@@ -304,8 +304,9 @@ static int load_acks(struct ingest_journal *j, struct segment *s, uint64_t **out
     unsigned char *buf = NULL;
     uint64_t *seqs = NULL;
     size_t len = 0;
-    uint64_t off = 0;
+    size_t off = 0;
     struct stat st;
+    size_t size = 0;
     int fd = -1;
     int rc = 0;
 
@@ -320,33 +321,34 @@ static int load_acks(struct ingest_journal *j, struct segment *s, uint64_t **out
         close(fd);
         return NP_EIO;
     }
-    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
-    seqs = malloc(((size_t)st.st_size / 8 + 1) * sizeof(*seqs));
+    size = st.st_size > 0 ? (size_t)st.st_size : 0;
+    buf = malloc(size + 1);
+    seqs = malloc((size / 8 + 1) * sizeof(*seqs));
     if (buf == NULL || seqs == NULL) {
         rc = NP_ENOMEM;
         goto out;
     }
-    if (st.st_size > 0 && read_full(fd, buf, (size_t)st.st_size, 0) != 0) {
+    if (size > 0 && read_full(fd, buf, size, 0) != 0) {
         rc = NP_EIO;
         goto out;
     }
-    while (off + ACK_HEAD <= (uint64_t)st.st_size) {
+    while (size - off >= ACK_HEAD) {
         uint32_t count = get32(buf + off + 4);
 
         if (get32(buf + off) != ACK_MAGIC || count == 0 ||
-            (uint64_t)count * 8 > (uint64_t)st.st_size - off - ACK_HEAD ||
+            (uint64_t)count * 8 > size - off - ACK_HEAD ||
             checksum(buf + off + ACK_HEAD, (size_t)count * 8) != get32(buf + off + 8)) {
             break;
         }
         for (uint32_t i = 0; i < count; i++) {
             seqs[len++] = get64(buf + off + ACK_HEAD + 8 * (size_t)i);
         }
-        off += ACK_HEAD + (uint64_t)count * 8;
+        off += ACK_HEAD + (size_t)count * 8;
     }
-    if (off < (uint64_t)st.st_size) {
+    if (off < size) {
         np_log_warn("journal: torn or corrupt acknowledgements, cutting the tail (those records "
                     "will be sent again) segment=%" PRIu64 " offset=%" PRIu64 " bytes_cut=%" PRIu64,
-                    s->first, off, (uint64_t)st.st_size - off);
+                    s->first, (uint64_t)off, (uint64_t)(size - off));
         if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0) {
             rc = NP_EIO;
             goto out;
@@ -512,7 +514,7 @@ static int remove_stray_acks(struct ingest_journal *j, const uint64_t *firsts, s
     for (size_t i = 0; rc == 0 && i < nacks; i++) {
         char path[PATH_LEN + 64];
 
-        if (bsearch(&acks[i], firsts, n, sizeof(*firsts), cmp_u64) != NULL) {
+        if (n > 0 && bsearch(&acks[i], firsts, n, sizeof(*firsts), cmp_u64) != NULL) {
             continue;
         }
         ack_path(j, acks[i], path, sizeof(path));
