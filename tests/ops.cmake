@@ -8,6 +8,7 @@
 # install_deps_cover   install-deps lists the packages of CMakeLists.txt's modules and of the
 #                      libraries the built newspipe-* binaries link (tests/ops_deps_check.sh)
 # ops_up_down          scripts/up, scripts/up again, scripts/down on the built workers
+# docs_check           docs/ names only what exists; nothing cites documents outside the repo
 set(NP_OPS_SOURCE ${PROJECT_SOURCE_DIR})
 
 add_test(NAME compose_config
@@ -75,3 +76,8 @@ add_test(NAME clang_format
     cd "$1" && git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
   ]=] sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(clang_format PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
+
+# docs/ names only what exists (files, functions, identifiers, settings) and no file cites a
+# design or style document outside the repository (tests/docs_check.sh).
+add_test(NAME docs_check COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(docs_check PROPERTIES LABELS unit)
