@@ -4,6 +4,8 @@
  * every append is ignored, so a writer makes all its appends and checks once at the end
  * (`if (b.failed) return NP_ENOMEM;`) instead of after each call. The content is always
  * NUL-terminated once anything was appended (p[len] == '\0'), so text can be used as a C string.
+ * Binary writers may np_buf_reserve() room, fill p + len themselves and add to len (the journal
+ * does); the terminating NUL is then theirs to care about.
  */
 #ifndef NP_BUF_H
 #define NP_BUF_H

@@ -57,6 +57,7 @@
 
 #include <zlib.h>
 
+#include "np/buf.h"
 #include "np/log.h"
 
 #define REC_MAGIC    0x314A504EU /* "NPJ1" read as little-endian */
@@ -90,9 +91,7 @@ struct ingest_journal {
     struct segment *segs; /* owned, oldest first; the last one is being written */
     size_t nsegs;
     size_t cap;
-    char *buf; /* owned write buffer: records appended but not yet written */
-    size_t buf_len;
-    size_t buf_cap;
+    struct np_buf buf;        /* owned write buffer: whole records appended but not yet written */
     size_t acks_pending;      /* acks collected and not yet synced, over all segments */
     uint64_t recovered_acked; /* records found acknowledged when opened */
 };
@@ -383,8 +382,8 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
     size_t nacked = 0;
     size_t a = 0;
     unsigned char head[REC_HEAD + BODY_HEAD];
+    struct np_buf rec = { 0 }; /* the record being read: grows to the largest one */
     char *body = NULL;
-    size_t body_cap = 0;
     uint64_t off = 0;
     const char *why = NULL;
     int rc = load_acks(j, s, &acked, &nacked);
@@ -406,16 +405,11 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
             why = get32(head) != REC_MAGIC ? "bad record magic" : "torn or oversized record";
             break;
         }
-        if (body_len > body_cap) {
-            char *b = realloc(body, body_len);
-
-            if (b == NULL) {
-                rc = NP_ENOMEM;
-                goto out;
-            }
-            body = b;
-            body_cap = body_len;
+        if (!np_buf_reserve(&rec, body_len)) {
+            rc = NP_ENOMEM;
+            goto out;
         }
+        body = rec.p;
         if (read_full(s->fd, body, body_len, off + REC_HEAD) != 0 ||
             checksum(body, body_len) != get32(head + 8)) {
             why = "checksum mismatch";
@@ -456,7 +450,7 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
     }
 out:
     free(acked);
-    free(body);
+    np_buf_cleanup(&rec);
     return rc;
 }
 
@@ -625,7 +619,7 @@ void ingest_journal_close(struct ingest_journal **jp)
     if (j == NULL) {
         return;
     }
-    if (j->buf_len > 0 && ingest_journal_sync(j) != 0) {
+    if (j->buf.len > 0 && ingest_journal_sync(j) != 0) {
         np_log_error("could not sync the journal on close: %s", strerror(errno));
     }
     if (j->acks_pending > 0 && ingest_journal_sync_acks(j) != 0) {
@@ -639,7 +633,7 @@ void ingest_journal_close(struct ingest_journal **jp)
         free(j->segs[i].acks);
     }
     free(j->segs);
-    free(j->buf);
+    np_buf_cleanup(&j->buf);
     free(j);
     *jp = NULL;
 }
@@ -656,46 +650,26 @@ uint64_t ingest_journal_next_seq(const struct ingest_journal *j)
 
 size_t ingest_journal_pending(const struct ingest_journal *j)
 {
-    return j->buf_len;
+    return j->buf.len;
 }
 
 int ingest_journal_sync(struct ingest_journal *j)
 {
     struct segment *s = &j->segs[j->nsegs - 1];
 
-    if (j->buf_len > 0) {
-        if (write_full(s->fd, j->buf, j->buf_len) != 0) {
+    if (j->buf.len > 0) {
+        if (write_full(s->fd, j->buf.p, j->buf.len) != 0) {
             np_log_error("could not write the journal: %s segment=%" PRIu64, strerror(errno),
                          s->first);
             return NP_EIO;
         }
-        s->size += j->buf_len;
-        j->buf_len = 0;
+        s->size += j->buf.len;
+        np_buf_reset(&j->buf);
     }
     if (fdatasync(s->fd) != 0) {
         np_log_error("could not sync the journal: %s segment=%" PRIu64, strerror(errno), s->first);
         return NP_EIO;
     }
-    return 0;
-}
-
-static int reserve(struct ingest_journal *j, size_t more)
-{
-    size_t cap = j->buf_cap ? j->buf_cap : 64 * 1024;
-    char *b = NULL;
-
-    if (j->buf_len + more <= j->buf_cap) {
-        return 0;
-    }
-    while (cap < j->buf_len + more) {
-        cap *= 2;
-    }
-    b = realloc(j->buf, cap);
-    if (b == NULL) {
-        return NP_ENOMEM;
-    }
-    j->buf = b;
-    j->buf_cap = cap;
     return 0;
 }
 
@@ -713,7 +687,7 @@ int ingest_journal_append(struct ingest_journal *j, uint64_t seq, const void *en
     if (body_len > REC_BODY_MAX) {
         return NP_ETOOBIG;
     }
-    if (s->records > 0 && s->size + j->buf_len + REC_HEAD + body_len > j->segment_bytes) {
+    if (s->records > 0 && s->size + j->buf.len + REC_HEAD + body_len > j->segment_bytes) {
         /* Make the old segment durable before records start landing in the new one. */
         rc = ingest_journal_sync(j);
         if (rc == 0) {
@@ -728,10 +702,11 @@ int ingest_journal_append(struct ingest_journal *j, uint64_t seq, const void *en
         }
         s = &j->segs[j->nsegs - 1];
     }
-    if (reserve(j, REC_HEAD + body_len) != 0) {
+    if (!np_buf_reserve(&j->buf, REC_HEAD + body_len)) {
+        j->buf.failed = false; /* nothing of this record was written: the buffer stays whole */
         return NP_ENOMEM;
     }
-    p = (unsigned char *)j->buf + j->buf_len;
+    p = (unsigned char *)j->buf.p + j->buf.len;
     put32(p, REC_MAGIC);
     put32(p + 4, (uint32_t)body_len);
     put64(p + REC_HEAD, seq);
@@ -742,9 +717,9 @@ int ingest_journal_append(struct ingest_journal *j, uint64_t seq, const void *en
     }
     put32(p + 8, checksum(p + REC_HEAD, body_len));
     pos->segment = s->first;
-    pos->offset = s->size + j->buf_len;
+    pos->offset = s->size + j->buf.len;
     pos->len = (uint32_t)(REC_HEAD + body_len);
-    j->buf_len += REC_HEAD + body_len;
+    j->buf.len += REC_HEAD + body_len;
     s->records++;
     j->next_seq = seq + 1;
     return 0;
