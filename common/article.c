@@ -51,41 +51,14 @@
 #include "np/url.h"
 #include "np/utf8.h"
 
-/* How a known field is read. */
-enum field_kind {
-    FIELD_TITLE,
-    FIELD_TEXT,  /* HTML stripped, paragraphs kept */
-    FIELD_SHORT, /* white space normalised */
-    FIELD_URL,
-    FIELD_DATE,
-    FIELD_ID,
-    FIELD_LIST,
-};
+#define NP_X_(name, kind, max, store, scan)                                                        \
+    { #name,         NP_KIND_##kind,                                                               \
+      (size_t)(max), NP_STORE_##store,                                                             \
+      scan,          offsetof(struct np_article, name) },
 
-struct field {
-    const char *name;
-    enum field_kind kind;
-    size_t max;    /* bytes (of each item for lists) */
-    size_t offset; /* of the char * or struct np_strlist in struct np_article */
-};
+const struct np_field_info np_article_fields[NP_FIELD_COUNT] = { NP_ARTICLE_FIELDS(NP_X_) };
 
-static const struct field fields[] = {
-    { "id", FIELD_ID, (size_t)NP_ID_MAX, offsetof(struct np_article, id) },
-    { "title", FIELD_TITLE, (size_t)NP_TITLE_MAX, offsetof(struct np_article, title) },
-    { "body", FIELD_TEXT, (size_t)NP_TEXT_MAX, offsetof(struct np_article, body) },
-    { "summary", FIELD_TEXT, (size_t)NP_TEXT_MAX, offsetof(struct np_article, summary) },
-    { "background", FIELD_TEXT, (size_t)NP_TEXT_MAX, offsetof(struct np_article, background) },
-    { "insights", FIELD_TEXT, (size_t)NP_TEXT_MAX, offsetof(struct np_article, insights) },
-    { "url", FIELD_URL, (size_t)NP_URL_MAX, offsetof(struct np_article, url) },
-    { "source", FIELD_SHORT, (size_t)NP_SHORT_MAX, offsetof(struct np_article, source) },
-    { "lang", FIELD_SHORT, (size_t)NP_SHORT_MAX, offsetof(struct np_article, lang) },
-    { "region", FIELD_SHORT, (size_t)NP_SHORT_MAX, offsetof(struct np_article, region) },
-    { "published_at", FIELD_DATE, (size_t)NP_SHORT_MAX, offsetof(struct np_article, published_at) },
-    { "authors", FIELD_LIST, (size_t)NP_SHORT_MAX, offsetof(struct np_article, authors) },
-    { "source_tags", FIELD_LIST, (size_t)NP_SHORT_MAX, offsetof(struct np_article, source_tags) },
-};
-
-#define FIELD_COUNT (sizeof(fields) / sizeof(fields[0]))
+#undef NP_X_
 
 static const char *type_name(const struct np_json *v)
 {
@@ -216,7 +189,7 @@ static int read_url(const char *s, size_t n, char **out, struct np_err *err)
     return rc;
 }
 
-static int read_date(const char *s, size_t n, int64_t *out, struct np_err *err)
+static int read_date(const char *s, size_t n, const char *name, int64_t *out, struct np_err *err)
 {
     size_t i = 0;
 
@@ -226,11 +199,11 @@ static int read_date(const char *s, size_t n, int64_t *out, struct np_err *err)
     if (i == n) {
         return 0; /* blank: absent */
     }
-    return np_time_parse(s, "published_at", out, err);
+    return np_time_parse(s, name, out, err);
 }
 
-static int read_list(const struct np_json *v, const struct field *f, struct np_strlist *list,
-                     struct np_err *err)
+static int read_list(const struct np_json *v, const struct np_field_info *f,
+                     struct np_strlist *list, struct np_err *err)
 {
     size_t count;
     size_t i = 0;
@@ -271,7 +244,7 @@ static int read_list(const struct np_json *v, const struct field *f, struct np_s
 }
 
 /* Reads the value v of the known field f into a. */
-static int read_field(struct np_article *a, const struct field *f, const struct np_json *v,
+static int read_field(struct np_article *a, const struct np_field_info *f, const struct np_json *v,
                       struct np_err *err)
 {
     char **str = (char **)(void *)((char *)a + f->offset);
@@ -279,10 +252,10 @@ static int read_field(struct np_article *a, const struct field *f, const struct 
     size_t n = 0;
     int rc;
 
-    if (v->type == NP_JSON_NULL && f->kind != FIELD_TITLE) {
+    if (v->type == NP_JSON_NULL && f->kind != NP_KIND_TITLE) {
         return 0;
     }
-    if (f->kind == FIELD_LIST) {
+    if (f->kind == NP_KIND_LIST) {
         return read_list(v, f, (struct np_strlist *)(void *)str, err);
     }
     rc = get_string(v, f->name, -1, f->max, &s, &n, err);
@@ -290,23 +263,23 @@ static int read_field(struct np_article *a, const struct field *f, const struct 
         return rc;
     }
     switch (f->kind) {
-        case FIELD_TITLE:
+        case NP_KIND_TITLE:
             rc = normalised_copy(s, n, false, str, f->name, err);
             if (rc == 0 && *str == NULL) {
                 rc = np_err_set(err, NP_EINVAL, f->name, "must not be empty");
             }
             return rc;
-        case FIELD_TEXT:
+        case NP_KIND_TEXT:
             return read_text(s, f->name, str, err);
-        case FIELD_SHORT:
+        case NP_KIND_SHORT:
             return normalised_copy(s, n, false, str, f->name, err);
-        case FIELD_URL:
+        case NP_KIND_URL:
             return read_url(s, n, str, err);
-        case FIELD_DATE:
-            return read_date(s, n, &a->published_at, err);
-        case FIELD_ID:
+        case NP_KIND_DATE:
+            return read_date(s, n, f->name, (int64_t *)(void *)str, err);
+        case NP_KIND_ID:
             return read_id(s, n, str, err);
-        case FIELD_LIST:
+        case NP_KIND_LIST:
             break;
     }
     return 0;
@@ -397,14 +370,26 @@ static int add_extra(struct np_article *a, const struct np_json *v, struct np_er
     return rc != 0 ? np_err_set(err, NP_ENOMEM, key, "out of memory") : 0;
 }
 
-static const struct field *find_field(const char *key)
+const struct np_field_info *np_article_field(const char *key)
 {
-    for (size_t i = 0; i < FIELD_COUNT; i++) {
-        if (key[0] == fields[i].name[0] && strcmp(key, fields[i].name) == 0) {
-            return &fields[i];
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        if (key[0] == np_article_fields[i].name[0] && strcmp(key, np_article_fields[i].name) == 0) {
+            return &np_article_fields[i];
         }
     }
     return NULL;
+}
+
+void np_article_view_of(const struct np_article *a, struct np_article_view *v)
+{
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        const struct np_field_info *f = &np_article_fields[i];
+
+        v->text[i] = NULL;
+        if (f->kind != NP_KIND_DATE && f->kind != NP_KIND_LIST) {
+            v->text[i] = *(char *const *)(const void *)((const char *)a + f->offset);
+        }
+    }
 }
 
 static int build(const struct np_json *obj, struct np_article **out, struct np_err *err)
@@ -426,13 +411,13 @@ static int build(const struct np_json *obj, struct np_article **out, struct np_e
     }
     a->published_at = NP_TIME_NONE;
     for (const struct np_json *v = obj->child; v != NULL; v = v->next) {
-        const struct field *f = NULL;
+        const struct np_field_info *f = NULL;
 
         if (memchr(v->key, '\0', v->key_len) != NULL) {
             rc = np_err_set(err, NP_EPARSE, "message", "contains a NUL character in a key");
             goto fail;
         }
-        f = find_field(v->key);
+        f = np_article_field(v->key);
         rc = f != NULL ? read_field(a, f, v, err) : add_extra(a, v, err);
         if (rc != 0) {
             goto fail;
@@ -560,26 +545,25 @@ json_t *np_article_to_json(const struct np_article *a)
     if (o == NULL) {
         return NULL;
     }
-    rc |= set_string(o, "id", a->id);
-    rc |= set_string(o, "title", a->title);
-    rc |= set_string(o, "body", a->body);
-    rc |= set_string(o, "summary", a->summary);
-    rc |= set_string(o, "background", a->background);
-    rc |= set_string(o, "insights", a->insights);
-    rc |= set_string(o, "url", a->url);
-    rc |= set_string(o, "source", a->source);
-    rc |= set_string(o, "lang", a->lang);
-    rc |= set_string(o, "region", a->region);
-    if (a->published_at != NP_TIME_NONE) {
-        np_time_format(a->published_at, date, sizeof(date));
-        rc |= set_string(o, "published_at", date);
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        const struct np_field_info *f = &np_article_fields[i];
+        const void *member = (const char *)a + f->offset;
+
+        if (f->kind == NP_KIND_LIST) {
+            rc |= set_list(o, f->name, member);
+        } else if (f->kind == NP_KIND_DATE) {
+            if (*(const int64_t *)member != NP_TIME_NONE) {
+                np_time_format(*(const int64_t *)member, date, sizeof(date));
+                rc |= set_string(o, f->name, date);
+            }
+        } else {
+            rc |= set_string(o, f->name, *(char *const *)member);
+        }
     }
-    rc |= set_list(o, "authors", &a->authors);
-    rc |= set_list(o, "source_tags", &a->source_tags);
     json_object_foreach(a->extra, key, v)
     {
         /* A hand-built article could hold a known name in extra: the field wins. */
-        if (find_field(key) == NULL) {
+        if (np_article_field(key) == NULL) {
             rc |= json_object_set_nocheck(o, key, v);
         }
     }
@@ -613,18 +597,16 @@ void np_article_destroy(struct np_article **ap)
         return;
     }
     a = *ap;
-    free(a->id);
-    free(a->title);
-    free(a->body);
-    free(a->summary);
-    free(a->background);
-    free(a->insights);
-    free(a->url);
-    free(a->source);
-    free(a->lang);
-    free(a->region);
-    free_list(&a->authors);
-    free_list(&a->source_tags);
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        const struct np_field_info *f = &np_article_fields[i];
+        void *member = (char *)a + f->offset;
+
+        if (f->kind == NP_KIND_LIST) {
+            free_list(member);
+        } else if (f->kind != NP_KIND_DATE) {
+            free(*(char **)member);
+        }
+    }
     json_decref(a->extra);
     free(a);
     *ap = NULL;

@@ -42,7 +42,7 @@ static void list_member(struct np_buf *o, const char *key, const struct np_strli
     if (l->len == 0) {
         return;
     }
-    np_buf_put(o, ",", 1);
+    np_buf_put(o, o->len > 1 ? "," : "", o->len > 1 ? 1 : 0);
     put_string(o, key);
     np_buf_put(o, ":[", 2);
     for (size_t i = 0; i < l->len; i++) {
@@ -50,23 +50,6 @@ static void list_member(struct np_buf *o, const char *key, const struct np_strli
         put_string(o, l->items[i]);
     }
     np_buf_put(o, "]", 1);
-}
-
-/* Known fields are written from the struct; an extra field of the same name is skipped (the
- * field wins), as np_article_to_json does. */
-static bool known(const char *key)
-{
-    static const char *const names[] = { "id",         "title",    "body",         "summary",
-                                         "background", "insights", "url",          "source",
-                                         "lang",       "region",   "published_at", "authors",
-                                         "source_tags" };
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(key, names[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* json_dump_callback() target: appends to the np_buf in data. */
@@ -85,7 +68,9 @@ static void extra_members(struct np_buf *o, const json_t *extra)
 
     json_object_foreach((json_t *)extra, key, v)
     {
-        if (known(key)) {
+        /* Known fields are written from the struct; an extra field of the same name is
+         * skipped (the field wins), as np_article_to_json does. */
+        if (np_article_field(key) != NULL) {
             continue;
         }
         np_buf_put(o, ",", 1);
@@ -104,22 +89,21 @@ int np_article_write_json(const struct np_article *a, char **out, size_t *len)
     char date[32];
 
     np_buf_put(&o, "{", 1);
-    member(&o, "id", a->id);
-    member(&o, "title", a->title);
-    member(&o, "body", a->body);
-    member(&o, "summary", a->summary);
-    member(&o, "background", a->background);
-    member(&o, "insights", a->insights);
-    member(&o, "url", a->url);
-    member(&o, "source", a->source);
-    member(&o, "lang", a->lang);
-    member(&o, "region", a->region);
-    if (a->published_at != NP_TIME_NONE) {
-        np_time_format(a->published_at, date, sizeof(date));
-        member(&o, "published_at", date);
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        const struct np_field_info *f = &np_article_fields[i];
+        const void *m = (const char *)a + f->offset;
+
+        if (f->kind == NP_KIND_LIST) {
+            list_member(&o, f->name, m);
+        } else if (f->kind == NP_KIND_DATE) {
+            if (*(const int64_t *)m != NP_TIME_NONE) {
+                np_time_format(*(const int64_t *)m, date, sizeof(date));
+                member(&o, f->name, date);
+            }
+        } else {
+            member(&o, f->name, *(char *const *)m);
+        }
     }
-    list_member(&o, "authors", &a->authors);
-    list_member(&o, "source_tags", &a->source_tags);
     if (a->extra != NULL) {
         extra_members(&o, a->extra);
     }

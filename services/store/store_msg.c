@@ -40,20 +40,25 @@
 #include "np/time.h"
 #include "np/msg.h"
 
-/* The article's fields that have a column of their own, in row order: X(name, type, empty). */
-#define ARTICLE_FIELD_COLUMNS(X)                                                                   \
-    X(id, STORE_TEXT, false)                                                                       \
-    X(title, STORE_TEXT, false)                                                                    \
-    X(body, STORE_TEXT, false)                                                                     \
-    X(summary, STORE_TEXT, false)                                                                  \
-    X(url, STORE_TEXT, false)                                                                      \
-    X(source, STORE_TEXT, false)                                                                   \
-    X(lang, STORE_TEXT, false)                                                                     \
-    X(region, STORE_TEXT, false)                                                                   \
-    X(published_at, STORE_TIME, false)                                                             \
-    X(source_tags, STORE_TEXTS, true)
+/* How a field of each kind of the field table (np/article.h) is typed in a row. */
+#define STORE_TYPE_ID    STORE_TEXT
+#define STORE_TYPE_TITLE STORE_TEXT
+#define STORE_TYPE_TEXT  STORE_TEXT
+#define STORE_TYPE_SHORT STORE_TEXT
+#define STORE_TYPE_URL   STORE_TEXT
+#define STORE_TYPE_DATE  STORE_TIME
+#define STORE_TYPE_LIST  STORE_TEXTS
 
-/* Columns store and classify add after the article's own. */
+/* The article's fields that have a column of their own (store COLUMN in the field table) come
+ * first in the row, in the table's order; a list column is never NULL (absent is empty). */
+#define ENUM_COLUMN(name, kind) COL_##name,
+#define ENUM_EXTRA(name, kind)
+#define FIELD_ENUM(name, kind, max, store, scan) ENUM_##store(name, kind)
+#define INIT_COLUMN(name, kind)                  { #name, STORE_TYPE_##kind, NP_KIND_##kind == NP_KIND_LIST },
+#define INIT_EXTRA(name, kind)
+#define FIELD_INIT(name, kind, max, store, scan) INIT_##store(name, kind)
+
+/* Columns store and classify add after the article's own: X(name, type, empty). */
 #define ADDED_COLUMNS(X)                                                                           \
     X(received_at, STORE_TIME, false)                                                              \
     X(tags, STORE_TEXTS, true)                                                                     \
@@ -64,25 +69,24 @@
 
 /* Positions in the articles row. */
 enum article_col {
+    NP_ARTICLE_FIELDS(FIELD_ENUM)
+    /* the columns above come from the article's keys, the ones below are added */
+    COL_FIELDS_END,
+    COL_ADDED_BEFORE = COL_FIELDS_END - 1,
 #define X(name, type, empty) COL_##name,
-    ARTICLE_FIELD_COLUMNS(X)
     ADDED_COLUMNS(X)
 #undef X
-        COL_COUNT
+    COL_COUNT
 };
 
-static const struct store_column article_columns[] = {
+static const struct store_column article_columns[COL_COUNT] = { NP_ARTICLE_FIELDS(FIELD_INIT)
 #define X(name, type, empty) { #name, type, empty },
-    ARTICLE_FIELD_COLUMNS(X) ADDED_COLUMNS(X)
+                                                                    ADDED_COLUMNS(X)
 #undef X
 };
 
 /* Number of leading columns read from the article's own keys. */
-static const size_t article_field_columns = 0
-#define X(name, type, empty) +1
-    ARTICLE_FIELD_COLUMNS(X)
-#undef X
-    ;
+static const size_t article_field_columns = COL_FIELDS_END;
 
 const struct store_table store_articles = { "articles", article_columns, COL_COUNT };
 
