@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct classify_engine *engine = NULL;
     struct np_err err = { 0 };
     struct np_article *a = NULL;
-    json_t *out = NULL;
+    struct np_article_view v;
+    char *text = NULL;
+    size_t len = 0;
 
     if (engine == NULL) {
         const char *path = getenv("NP_FUZZ_TAXONOMY");
@@ -40,12 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (np_article_parse(data, size, &a, &err) != 0) {
         return 0;
     }
-    if (classify_engine_run(engine, a, &out) == 0) {
+    np_article_view_of(a, &v);
+    if (classify_engine_run(engine, &v, &text, &len) == 0) {
+        /* The text the worker puts in the envelope must be one JSON object. */
+        json_t *out = json_loadb(text, len, 0, NULL);
+
         if (!json_is_object(out)) {
-            fprintf(stderr, "fuzz_classify: result is not an object\n");
+            fprintf(stderr, "fuzz_classify: result is not a JSON object\n");
             abort();
         }
         json_decref(out);
+        free(text);
     }
     np_article_destroy(&a);
     return 0;

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "classify_engine.h"
 #include "np/article.h"
 
@@ -39,13 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct np_err err = { 0 };
     struct classify_engine *e = classify_engine_load_json((const char *)data, size, &err);
-    json_t *out = NULL;
+    struct np_article_view v;
+    char *text = NULL;
+    size_t len = 0;
 
     if (e == NULL) {
         return 0;
     }
-    if (classify_engine_run(e, fixed_article(), &out) == 0) {
-        json_decref(out);
+    np_article_view_of(fixed_article(), &v);
+    if (classify_engine_run(e, &v, &text, &len) == 0) {
+        free(text);
     }
     classify_engine_destroy(&e);
     return 0;

@@ -156,36 +156,37 @@ static void count_tags(struct classify *c)
 }
 
 /*
- * Fills *a with borrowed views of the text fields of doc (the canonical article ingest wrote:
- * already validated and normalised, so neither is repeated here). Valid while doc lives; never
- * np_article_destroy() it. Returns 0, or NP_EINVAL naming the field that is missing or of the
- * wrong type (a message that did not come from ingest).
+ * Fills *v with views of the string fields classify reads (scan > 0 in the field table) of doc,
+ * the canonical article ingest wrote: already validated and normalised, so neither is repeated
+ * here. The views are borrowed from doc and valid while it lives. Returns 0, or NP_EINVAL
+ * naming the field that is missing or of the wrong type (a message that did not come from
+ * ingest).
  */
-static int view_article(const struct np_json *doc, const char *id, struct np_article *a,
+static int view_article(const struct np_json *doc, const char *id, struct np_article_view *v,
                         struct np_err *why)
 {
-    static const char *const keys[] = { "title", "body", "summary", "background", "insights" };
-    char **slots[] = { &a->title, &a->body, &a->summary, &a->background, &a->insights };
     const char *doc_id = np_json_string(np_json_get(doc, "id"));
 
-    memset(a, 0, sizeof(*a));
+    memset(v, 0, sizeof(*v));
     if (doc->type != NP_JSON_OBJECT) {
         return np_err_set(why, NP_EINVAL, "article", "must be a JSON object");
     }
     if (doc_id == NULL || strcmp(doc_id, id) != 0) {
         return np_err_set(why, NP_EINVAL, "id", "article id does not match the envelope");
     }
-    a->id = (char *)doc_id;
-    a->published_at = NP_TIME_NONE;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        const struct np_json *v = np_json_get(doc, keys[i]);
+    v->text[NP_FIELD_id] = doc_id;
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        const struct np_field_info *f = &np_article_fields[i];
+        const struct np_json *j = f->scan > 0 ? np_json_get(doc, f->name) : NULL;
 
-        if (v != NULL && v->type != NP_JSON_STRING) {
-            return np_err_set(why, NP_EINVAL, keys[i], "must be a string");
+        if (j != NULL && j->type != NP_JSON_STRING) {
+            return np_err_set(why, NP_EINVAL, f->name, "must be a string");
         }
-        *slots[i] = v != NULL ? (char *)v->s : NULL;
+        if (j != NULL) {
+            v->text[i] = j->s;
+        }
     }
-    if (a->title == NULL) {
+    if (v->text[NP_FIELD_title] == NULL) {
         return np_err_set(why, NP_EINVAL, "title", "is required");
     }
     return 0;
@@ -195,7 +196,7 @@ static int view_article(const struct np_json *doc, const char *id, struct np_art
 static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg_t *payload)
 {
     struct np_err why = { 0 };
-    struct np_article a; /* borrowed views into c->art_doc */
+    struct np_article_view a; /* borrowed from c->art_doc */
     char *buf = NULL;
     size_t len = 0;
     char when[40];

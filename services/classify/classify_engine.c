@@ -6,7 +6,8 @@
  * pattern keeps a list of uses (which tag or entity, which rule, which weight).
  *
  * Run, per article:
- * 1. The fields title, summary, body, background and insights are tokenised in that order
+ * 1. The fields title, summary, body, background and insights (the scan order of the field
+ *    table, np/article.h) are tokenised in that order
  *    (classify_text.c) and run through the automaton, one field at a time (a phrase never spans
  *    two fields). A token's symbol is found in the vocabulary hash; tokens in no phrase get
  *    symbol 0 and only break matches. When the taxonomy has wildcard phrases ("export*"), the
@@ -65,7 +66,6 @@
 #define EVIDENCE_MAX      (10)
 #define WILDCARDS_MAX     (16) /* wildcard prefixes one token can extend */
 #define TAXONOMY_FILE_MAX ((size_t)64 * 1024 * 1024)
-#define N_FIELDS          (5)
 
 enum use_kind {
     USE_ALIAS,
@@ -164,7 +164,7 @@ struct classify_engine {
     struct jstr *j_entity; /* per entity: its name */
     struct jstr *j_region; /* per entity: its region (s NULL when none) */
     struct jstr j_kind[CLASSIFY_KIND_COUNT];
-    struct jstr j_field[N_FIELDS];
+    struct jstr j_field[NP_FIELD_SCANNED];
     struct jstr j_global;
     struct jstr j_classifier;
     size_t n_given; /* tags given by the last run, ranked in touched_t[0..n_given) */
@@ -183,14 +183,22 @@ struct classify_engine {
     size_t n_touched_e;
     struct hstat *hs;
     int64_t hint_best;    /* country with the most hint matches in this article, or -1 */
-    uint32_t lead_field;  /* the first text field after the title (N_FIELDS: none) */
+    uint32_t lead_field;  /* the first text field after the title (NP_FIELD_SCANNED: none) */
     size_t text_tokens;   /* tokens outside the title */
     double length_factor; /* min_score multiplier for this article's length */
     struct rank *rank;    /* max(tags, entities, longest any list) */
 };
 
-static const char *const field_names[N_FIELDS] = { "title", "summary", "body", "background",
-                                                   "insights" };
+/* The field classify reads f-th (f from 0): the field table's scan order (np/article.h). */
+static enum np_field scanned_field(uint32_t f)
+{
+    for (size_t i = 0; i < NP_FIELD_COUNT; i++) {
+        if (np_article_fields[i].scan == (int)f + 1) {
+            return (enum np_field)i;
+        }
+    }
+    return NP_FIELD_COUNT; /* unreachable: scan numbers 1..NP_FIELD_SCANNED are all used */
+}
 
 /* ---- compiling ---- */
 
@@ -555,8 +563,8 @@ static int make_strings(struct classify_engine *e)
     for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
         make_jstr(&e->j_kind[k], classify_kind_name((enum classify_kind)k), &ok);
     }
-    for (int f = 0; f < N_FIELDS; f++) {
-        make_jstr(&e->j_field[f], field_names[f], &ok);
+    for (int f = 0; f < NP_FIELD_SCANNED; f++) {
+        make_jstr(&e->j_field[f], np_article_fields[scanned_field((uint32_t)f)].name, &ok);
     }
     make_jstr(&e->j_global, "Global", &ok);
     make_jstr(&e->j_classifier, e->classifier, &ok);
@@ -583,7 +591,7 @@ static void free_strings(struct classify_engine *e)
     for (int k = 0; k < CLASSIFY_KIND_COUNT; k++) {
         free(e->j_kind[k].s);
     }
-    for (int f = 0; f < N_FIELDS; f++) {
+    for (int f = 0; f < NP_FIELD_SCANNED; f++) {
         free(e->j_field[f].s);
     }
     free(e->j_global.s);
@@ -1177,26 +1185,30 @@ static void next_generation(struct classify_engine *e)
     e->n_touched_t = 0;
     e->n_touched_e = 0;
     e->hint_best = -1;
-    e->lead_field = N_FIELDS;
+    e->lead_field = NP_FIELD_SCANNED;
     e->text_tokens = 0;
 }
 
-int classify_engine_write(struct classify_engine *e, const struct np_article *a, struct np_buf *out)
+int classify_engine_write(struct classify_engine *e, const struct np_article_view *v,
+                          struct np_buf *out)
 {
-    const char *fields[N_FIELDS] = { a->title, a->summary, a->body, a->background, a->insights };
+    const char *fields[NP_FIELD_SCANNED];
     const struct classify_scoring *sc = &e->tx->scoring;
     const struct jstr *region = NULL;
     unsigned kinds = 0;
 
     next_generation(e);
-    for (uint32_t f = 0; f < N_FIELDS; f++) {
+    for (uint32_t f = 0; f < NP_FIELD_SCANNED; f++) {
+        fields[f] = v->text[scanned_field(f)];
+    }
+    for (uint32_t f = 0; f < NP_FIELD_SCANNED; f++) {
         if (fields[f] == NULL) {
             continue;
         }
         if (classify_tokenize(&e->toks, fields[f], strlen(fields[f])) != 0) {
             return NP_ENOMEM;
         }
-        if (f > 0 && e->lead_field == N_FIELDS && e->toks.len > 0) {
+        if (f > 0 && e->lead_field == NP_FIELD_SCANNED && e->toks.len > 0) {
             e->lead_field = f;
         }
         if (f > 0) {
@@ -1246,20 +1258,20 @@ const char *classify_engine_tag(const struct classify_engine *e, size_t i)
     return i < e->n_given ? e->tx->tags[e->touched_t[i]].name : NULL;
 }
 
-int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out)
+int classify_engine_run(struct classify_engine *e, const struct np_article_view *v, char **out,
+                        size_t *len)
 {
     struct np_buf o = { 0 };
     int rc = 0;
 
     np_buf_lit(&o, "{");
-    rc = classify_engine_write(e, a, &o);
+    rc = classify_engine_write(e, v, &o);
     np_buf_lit(&o, "}");
-    if (rc == 0 && !o.failed) {
-        *out = json_loadb(o.p, o.len, 0, NULL);
-        rc = *out != NULL ? 0 : NP_ENOMEM;
-    } else {
-        rc = NP_ENOMEM;
+    if (rc != 0 || o.failed) {
+        np_buf_cleanup(&o);
+        return NP_ENOMEM;
     }
-    free(o.p);
-    return rc;
+    *out = o.p;
+    *len = o.len;
+    return 0;
 }

@@ -8,8 +8,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "np/article.h"
 #include "np/err.h"
 #include "np/json.h"
@@ -35,8 +33,9 @@ struct classify_engine *classify_engine_load(const char *path, struct np_err *er
 struct classify_engine *classify_engine_load_json(const char *text, size_t len, struct np_err *err);
 
 /*
- * Classifies one article and appends the result to out as the members of a JSON object,
- * without the braces (what classify adds to the envelope):
+ * Classifies one article, reading the text of v's fields that the field table gives a scan
+ * number (np/article.h), in that order, and appends the result to out as the members of a JSON
+ * object, without the braces (what classify adds to the envelope):
  *   "tags":[{"name":..,"score":..,"classifier":"rules",
  *            "evidence":[{"phrase":..,"field":..,"count":..,"offset":..}]}],
  *   "entities":[{"name":..,"kind":..,"mentions":..}],
@@ -45,7 +44,7 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
  * Returns 0, or NP_ENOMEM (out->failed). Not thread-safe on one engine (it keeps scratch
  * buffers); use one engine per thread.
  */
-int classify_engine_write(struct classify_engine *e, const struct np_article *a,
+int classify_engine_write(struct classify_engine *e, const struct np_article_view *v,
                           struct np_buf *out);
 
 /* The tags the last run gave, best first: how many, and the name of the i-th (NULL past the
@@ -54,10 +53,12 @@ size_t classify_engine_ntags(const struct classify_engine *e);
 const char *classify_engine_tag(const struct classify_engine *e, size_t i);
 
 /*
- * The same result as a new JSON object in *out (json_decref()): the text of
- * classify_engine_write() in braces, parsed. For tools and tests; returns 0 or NP_ENOMEM.
+ * The same result as the text of one JSON object (the members of classify_engine_write() in
+ * braces), in a new NUL-terminated buffer: *out (free()), *len bytes. For tools and tests, which
+ * print it or parse it as they need. Returns 0 or NP_ENOMEM.
  */
-int classify_engine_run(struct classify_engine *e, const struct np_article *a, json_t **out);
+int classify_engine_run(struct classify_engine *e, const struct np_article_view *v, char **out,
+                        size_t *len);
 
 /* Fills *st with counts of the loaded taxonomy. */
 void classify_engine_stats(const struct classify_engine *e, struct classify_engine_stats *st);

@@ -11,11 +11,11 @@
 
 #include <sys/types.h>
 
-#include <jansson.h>
-
 #include "classify_engine.h"
 #include "np/article.h"
+#include "np/buf.h"
 #include "np/err.h"
+#include "np/json.h"
 
 int classify_tool_check(const char *taxonomy_path, FILE *out)
 {
@@ -46,14 +46,15 @@ static bool blank(const char *s, size_t n)
     return true;
 }
 
-/* Classifies one input line and prints its result. Returns 0 or 1 (reported on errout). */
+/* Classifies one input line and prints its result: {"id":..., then the engine's members}, the
+ * engine's text as it is written, never parsed back. Returns 0 or 1 (reported on errout). */
 static int classify_line(struct classify_engine *e, const char *line, size_t n, size_t lineno,
                          FILE *out, FILE *errout)
 {
     struct np_article *a = NULL;
+    struct np_article_view v;
     struct np_err err;
-    json_t *res = NULL;
-    json_t *obj = NULL;
+    struct np_buf res = { 0 };
     int rc = 1;
 
     np_err_clear(&err);
@@ -63,22 +64,22 @@ static int classify_line(struct classify_engine *e, const char *line, size_t n, 
                 err.msg[0] ? err.msg : "invalid article");
         goto out;
     }
-    if (classify_engine_run(e, a, &res) != 0) {
+    np_article_view_of(a, &v);
+    np_buf_lit(&res, "{\"id\":");
+    np_json_out_string(&res, a->id, strlen(a->id));
+    np_buf_lit(&res, ",");
+    if (classify_engine_write(e, &v, &res) != 0 || res.failed) {
         fprintf(errout, "line %zu: out of memory\n", lineno);
         goto out;
     }
-    obj =
-        json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", a->id, "tags", json_object_get(res, "tags"),
-                  "entities", json_object_get(res, "entities"), "region",
-                  json_object_get(res, "region"), "classifier", json_object_get(res, "classifier"));
-    if (obj == NULL || json_dumpf(obj, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF) {
+    np_buf_lit(&res, "}\n");
+    if (res.failed || fwrite(res.p, 1, res.len, out) != res.len) {
         fprintf(errout, "line %zu: could not write the result\n", lineno);
         goto out;
     }
     rc = 0;
 out:
-    json_decref(obj);
-    json_decref(res);
+    np_buf_cleanup(&res);
     np_article_destroy(&a);
     return rc;
 }
