@@ -59,6 +59,7 @@
     X(source, SHORT, NP_SHORT_MAX, COLUMN, 0)                                                      \
     X(lang, SHORT, NP_SHORT_MAX, COLUMN, 0)                                                        \
     X(region, SHORT, NP_SHORT_MAX, COLUMN, 0)                                                      \
+    X(section, SHORT, NP_SHORT_MAX, COLUMN, 0)                                                     \
     X(published_at, DATE, NP_SHORT_MAX, COLUMN, 0)                                                 \
     X(authors, LIST, NP_SHORT_MAX, EXTRA, 0)                                                       \
     X(source_tags, LIST, NP_SHORT_MAX, COLUMN, 0)

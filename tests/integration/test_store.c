@@ -292,6 +292,7 @@ static void test_batch_lands_with_all_columns(void **state)
     json_object_set_new(art, "url", json_string("https://example.com/a/1"));
     json_object_set_new(art, "lang", json_string("en"));
     json_object_set_new(art, "region", json_string("Asia"));
+    json_object_set_new(art, "section", json_string("China / Economy"));
     json_object_set_new(art, "published_at", json_string("2025-09-02T18:52:00Z"));
     json_object_set_new(art, "authors", json_pack("[s, s]", "A. Writer", "B. Writer"));
     json_object_set_new(art, "source_tags", json_pack("[s, s]", "China-Russia Trade", "Energy"));
@@ -319,6 +320,8 @@ static void test_batch_lands_with_all_columns(void **state)
     assert_query(f->conn, "SELECT source FROM articles WHERE id = 'a-1'", "Test Wire");
     assert_query(f->conn, "SELECT lang FROM articles WHERE id = 'a-1'", "en");
     assert_query(f->conn, "SELECT region FROM articles WHERE id = 'a-1'", "East Asia");
+    assert_query(f->conn, "SELECT section FROM articles WHERE id = 'a-1'", "China / Economy");
+    assert_query(f->conn, "SELECT section FROM articles WHERE id = 'a-2'", NULL);
     assert_query(f->conn, "SELECT classifier FROM articles WHERE id = 'a-1'", "rules-1");
     assert_query(f->conn, "SELECT ingest_seq FROM articles WHERE id = 'a-1'", "42");
     assert_query(f->conn,

@@ -338,6 +338,7 @@ static void test_all_fields(void **state)
     assert_string_equal(a->id, "client-42/a:b");
     assert_string_equal(a->body, "Body text.\n\nSecond paragraph.");
     assert_string_equal(a->lang, "en");
+    assert_string_equal(a->section, "China / Economy"); /* white space normalised */
     assert_int_equal(np_time_parse("2025-09-02T18:52:00Z", "t", &want, NULL), 0);
     assert_int_equal(a->published_at, want);
     assert_int_equal(a->authors.len, 2); /* the empty one is dropped */
@@ -372,14 +373,17 @@ static void test_nulls_and_empty_strings_are_absent(void **state)
 static void test_canonical_json_order(void **state)
 {
     static const char *const want[] = {
-        "id",   "title",  "body",         "summary", "background",  "insights", "url",   "source",
-        "lang", "region", "published_at", "authors", "source_tags", "zeta",     "alpha", "mid",
+        "id",      "title",       "body", "summary", "background", "insights",
+        "url",     "source",      "lang", "region",  "section",    "published_at",
+        "authors", "source_tags", "zeta", "alpha",   "mid",
     };
-    const char *json = "{\"zeta\":1,\"source_tags\":[\"T\"],\"authors\":[\"A\"],\"alpha\":[2],"
-                       "\"published_at\":\"2025-09-02 18:52:00.5\",\"region\":\"r\",\"lang\":\"l\","
-                       "\"source\":\"s\",\"url\":\"http://a.b/\",\"insights\":\"i\","
-                       "\"background\":\"g\",\"summary\":\"u\",\"body\":\"b\",\"mid\":null,"
-                       "\"title\":\"t\",\"id\":\"x\"}";
+    const char *json =
+        "{\"zeta\":1,\"source_tags\":[\"T\"],\"authors\":[\"A\"],\"alpha\":[2],"
+        "\"published_at\":\"2025-09-02 18:52:00.5\",\"region\":\"r\",\"section\":\"c\","
+        "\"lang\":\"l\","
+        "\"source\":\"s\",\"url\":\"http://a.b/\",\"insights\":\"i\","
+        "\"background\":\"g\",\"summary\":\"u\",\"body\":\"b\",\"mid\":null,"
+        "\"title\":\"t\",\"id\":\"x\"}";
     struct np_article *a = parse_str(json, 0, NULL);
     json_t *o = np_article_to_json(a);
     const char *key = NULL;
@@ -610,6 +614,8 @@ static void test_field_limits(void **state)
     check_string_limit("insights", (size_t)NP_TEXT_MAX + 1, NP_ETOOBIG);
     check_string_limit("source", NP_SHORT_MAX, 0);
     check_string_limit("source", NP_SHORT_MAX + 1, NP_ETOOBIG);
+    check_string_limit("section", NP_SHORT_MAX, 0);
+    check_string_limit("section", NP_SHORT_MAX + 1, NP_ETOOBIG);
     check_string_limit("id", NP_ID_MAX, 0);
     check_string_limit("id", NP_ID_MAX + 1, NP_ETOOBIG);
 }

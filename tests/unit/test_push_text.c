@@ -48,6 +48,7 @@ static void test_reference_sample(void **state)
     assert_true(strncmp(str(a, "background"), "Since Russia's invasion", 23) == 0);
     assert_true(strncmp(str(a, "insights"), "What are the deeper", 19) == 0);
     assert_null(json_object_get(a, "body"));
+    assert_null(json_object_get(a, "section")); /* the sample names none */
     json_decref(a);
     free(buf);
 }
@@ -63,6 +64,22 @@ static void test_text_without_headings_is_body(void **state)
     /* With no Source line, the first line after the title is taken as region only when it is
      * short; here it is text, so it lands in region and the rest in body. */
     assert_non_null(json_object_get(a, "title"));
+    json_decref(a);
+}
+
+static void test_section_line(void **state)
+{
+    static const char text[] = "Yuan trade grows\n\nSection:  China / Economy \nGlobal\n"
+                               "Source: Test WirePublished: 2025-09-02\nTrade\n"
+                               "Yuan trade grows\n\nSummary\n\nIn short.\n";
+    json_t *a = NULL;
+
+    (void)state;
+    assert_int_equal(push_text_parse(text, strlen(text), &a, NULL), 0);
+    assert_string_equal(str(a, "section"), "China / Economy");
+    assert_string_equal(str(a, "region"), "Global"); /* still the first other line */
+    assert_string_equal(str(a, "source"), "Test Wire");
+    assert_string_equal(str(a, "summary"), "In short.");
     json_decref(a);
 }
 
@@ -82,6 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_sample),
         cmocka_unit_test(test_text_without_headings_is_body),
+        cmocka_unit_test(test_section_line),
         cmocka_unit_test(test_empty_input_has_no_title),
     };
 

@@ -34,7 +34,7 @@ static const char ARTICLE[] =
     "{\"id\":\"a-1\",\"title\":\"China and Russia \\\"trade\\\"\",\"body\":\"Tab\\there.\","
     "\"summary\":\"In short.\",\"background\":\"Some background.\",\"insights\":\"Insight.\","
     "\"url\":\"https://example.com/a/1\",\"source\":\"Test Wire\",\"lang\":\"en\","
-    "\"region\":\"Asia\","
+    "\"region\":\"Asia\",\"section\":\"China / Economy\","
     "\"published_at\":\"2025-09-02T18:52:00Z\",\"authors\":[\"A. Writer\"],"
     "\"source_tags\":[\"China-Russia Trade\",\"a\\\"b\"],\"x_custom\":{\"n\":7}}";
 
@@ -116,9 +116,9 @@ static void test_article_row_pins_every_column(void **state)
     static const char *const source_tags[] = { "China-Russia Trade", "a\"b" };
     static const char *const tags[] = { "Oil", "Trade", "Energy" };
     static const char *const pinned[] = {
-        "id",           "title",      "body",         "summary",     "url",         "source",
-        "lang",         "region",     "published_at", "source_tags", "received_at", "tags",
-        "content_hash", "classifier", "extra",        "ingest_seq",
+        "id",   "title",        "body",       "summary",      "url",         "source",
+        "lang", "region",       "section",    "published_at", "source_tags", "received_at",
+        "tags", "content_hash", "classifier", "extra",        "ingest_seq",
     };
     const char *hashed = "China and Russia \"trade\"\x1f"
                          "Tab\there.\x1f"
@@ -154,6 +154,7 @@ static void test_article_row_pins_every_column(void **state)
     assert_col(t, m->article, "source", "Test Wire");
     assert_col(t, m->article, "lang", "en");
     assert_col(t, m->article, "region", "East Asia"); /* classify's, over the article's */
+    assert_col(t, m->article, "section", "China / Economy");
     assert_col(t, m->article, "published_at", "2025-09-02T18:52:00Z");
     assert_list(t, m->article, "source_tags", source_tags, 2);
     assert_col(t, m->article, "received_at", "2026-11-28T15:00:00.123456Z");
@@ -219,6 +220,7 @@ static void test_unclassified_article_keeps_its_own_region(void **state)
     assert_col(t, m->article, "id", "b-1"); /* the envelope's id */
     assert_col(t, m->article, "region", "Asia");
     assert_col(t, m->article, "summary", NULL);
+    assert_col(t, m->article, "section", NULL);
     assert_col(t, m->article, "classifier", NULL);
     assert_col(t, m->article, "extra", "{}");
     assert_list(t, m->article, "tags", NULL, 0);
@@ -238,6 +240,7 @@ static void test_bad_article_becomes_a_rejection_naming_the_field(void **state)
         { "{\"title\":5,\"body\":\"b\"}", "title" },
         { "{\"body\":\"b\"}", "title" },
         { "{\"title\":\"t\",\"url\":[1]}", "url" },
+        { "{\"title\":\"t\",\"section\":[1]}", "section" },
         { "{\"title\":\"t\",\"source_tags\":\"x\"}", "source_tags" },
         { "{\"title\":\"t\",\"source_tags\":[1]}", "source_tags" },
         { "[1]", "" },

@@ -1,9 +1,10 @@
 /* push_text.c - the plain-text article layout (as scraped from a news site)
  *
  * The reader is line based and forgiving: scraped text varies. It looks for the first
- * non-blank line (title), a "Source: ...Published: ..." line, the publisher's tags up to the
- * title's repetition, and section headings it knows. It never fails on odd input: whatever it
- * cannot place ends up in body, and ingest validates the result like any other article.
+ * non-blank line (title), a "Section: ..." line (the publisher's section, e.g. "China /
+ * Economy") and the region between it and a "Source: ...Published: ..." line, the publisher's
+ * tags up to the title's repetition, and section headings it knows. It never fails on odd input:
+ * whatever it cannot place ends up in body, and ingest validates the result like any other article.
  */
 #include "push_text.h"
 
@@ -166,6 +167,9 @@ static int take_line(struct reader *r, const char *p, size_t n)
             if (n >= 7 && memcmp(p, "Source:", 7) == 0) {
                 r->state = ST_TAGS;
                 return parse_source_line(r->obj, p, n);
+            }
+            if (n >= 8 && memcmp(p, "Section:", 8) == 0) {
+                return set_stringn(r->obj, "section", p + 8, n - 8);
             }
             if (h < 0 && json_object_get(r->obj, "region") == NULL) {
                 return set_stringn(r->obj, "region", p, n);
