@@ -33,7 +33,8 @@
  *   short_floor x min_score, from its title); every `all` group is satisfied (an `any` group:
  *   one of its phrases occurs in any field; an `entity` group: that entity is mentioned; an
  *   `entity_kind` group: some entity of that kind is mentioned) and no `none` phrase occurs in
- *   any field. Evidence: each matched `any` phrase as written, the first field it occurs in,
+ *   any field; and its score is at least relative_min x the score of the strongest tag given
+ *   to the article. Evidence: each matched `any` phrase as written, the first field it occurs in,
  *   its total count (title occurrences uncapped) and the byte offset of its first occurrence in
  *   that field of the original text; at most 10 per tag, highest contribution first.
  * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
@@ -982,6 +983,30 @@ static void put_real(struct np_buf *o, double v)
     }
 }
 
+/* A number in [0, 1] to three decimals ("0.625", "1.0", "0.0"): salience is written for every
+ * entity, and snprintf("%.17g") would cost more than the rest of the entity's output. */
+static void put_unit(struct np_buf *o, double v)
+{
+    long k = lround(v * 1000.0);
+    char num[8] = { '0', '.', '0', '0', '0' };
+    size_t n = 5;
+
+    if (k >= 1000) {
+        np_buf_lit(o, "1.0");
+        return;
+    }
+    if (k < 0) {
+        k = 0;
+    }
+    num[2] = (char)('0' + k / 100);
+    num[3] = (char)('0' + (k / 10) % 10);
+    num[4] = (char)('0' + k % 10);
+    while (n > 3 && num[n - 1] == '0') {
+        n--;
+    }
+    np_buf_put(o, num, n);
+}
+
 static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t ti)
 {
     const struct classify_tag *t = &e->tx->tags[ti];
@@ -1030,6 +1055,11 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
         }
     }
     qsort(e->rank, n, sizeof(*e->rank), rank_cmp);
+    /* A tag far weaker than the article's strongest is an aside: below relative_min x the top
+     * score it is not given (the ranking is by score, so the cut keeps a prefix). */
+    while (n > 1 && e->rank[n - 1].key < e->tx->scoring.relative_min * e->rank[0].key) {
+        n--;
+    }
     /* write_evidence() reuses rank[], so take the order out first (touched_t is done). */
     for (size_t k = 0; k < n; k++) {
         e->touched_t[k] = e->rank[k].idx;
@@ -1116,7 +1146,7 @@ static void write_entities(struct np_buf *o, struct classify_engine *e, int64_t 
         np_buf_lit(o, ",\"mentions\":");
         put_uint(o, e->es[en].mentions);
         np_buf_lit(o, ",\"salience\":");
-        put_real(o, e->es[en].salience);
+        put_unit(o, e->es[en].salience);
         if (e->es[en].about) {
             np_buf_lit(o, ",\"about\":true}");
         } else {

@@ -403,7 +403,7 @@ static void test_tool_classify_lines(void **state)
 static const char scoring_taxonomy[] =
     "{\"version\": \"s-1\","
     " \"scoring\": {\"lead_tokens\": 5, \"lead_bonus\": 1, \"reference_tokens\": 20,"
-    "  \"short_floor\": 0.5, \"about_min\": 0.45},"
+    "  \"short_floor\": 0.5, \"about_min\": 0.45, \"relative_min\": 0.3},"
     " \"entities\": ["
     "  {\"name\": \"United States\", \"kind\": \"country\", \"region\": \"North America\","
     "   \"aliases\": [\"united states\"], \"hints\": [\"inc\", \"dlrs\"]},"
@@ -412,7 +412,8 @@ static const char scoring_taxonomy[] =
     "  {\"name\": \"China\", \"kind\": \"country\", \"region\": \"Asia\", \"aliases\": "
     "[\"china\"]}],"
     " \"tags\": [{\"name\": \"Rates\", \"min_score\": 4, \"title_weight\": 2,"
-    "  \"any\": [{\"phrase\": \"rate cut\", \"weight\": 2}]}]}";
+    "  \"any\": [{\"phrase\": \"rate cut\", \"weight\": 2}]},"
+    " {\"name\": \"Minor\", \"min_score\": 1, \"any\": [\"minor\"]}]}";
 
 /* Twenty-odd tokens that match nothing. */
 #define FILLER "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -454,6 +455,22 @@ static void test_scoring_length_and_lead(void **state)
     /* 8 tokens, once outside the lead: 2 < 4 x sqrt(8 / 20) = 2.53; twice: 4 >= 2.53 */
     assert_false(has_rates("x", "one two three four five six rate cut"));
     assert_true(has_rates("x", "one two three four rate cut rate cut"));
+}
+
+static void test_scoring_relative_min(void **state)
+{
+    json_t *out = NULL;
+
+    (void)state;
+    /* alone, Minor (1 >= 1) is given */
+    out = run_scoring("x", FILLER FILLER "a minor point");
+    assert_non_null(find(json_object_get(out, "tags"), "Minor"));
+    json_decref(out);
+    /* beside Rates at 6, Minor's 1 is under 0.3 x 6: an aside, not given */
+    out = run_scoring("x", FILLER FILLER "rate cut, rate cut, rate cut and a minor point");
+    assert_non_null(find(json_object_get(out, "tags"), "Rates"));
+    assert_null(find(json_object_get(out, "tags"), "Minor"));
+    json_decref(out);
 }
 
 static json_t *entity(json_t *out, const char *name)
@@ -516,6 +533,9 @@ static void test_scoring_validation(void **state)
           "$.scoring.short_floor" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"lead_tokens\": 0}}",
           "$.scoring.lead_tokens" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"relative_min\": "
+          "-1}}",
+          "$.scoring.relative_min" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"about\": 1}}",
           "$.scoring.about" },
         { "{\"version\": \"v\", \"entities\": [{\"name\": \"X\", \"kind\": \"company\","
@@ -557,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_scoring_length_and_lead),
         cmocka_unit_test(test_scoring_salience_about_region),
         cmocka_unit_test(test_scoring_hints),
+        cmocka_unit_test(test_scoring_relative_min),
         cmocka_unit_test(test_scoring_validation),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
