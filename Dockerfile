@@ -23,11 +23,13 @@ RUN /tmp/install-deps --runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps
     && install -d -o newspipe -g newspipe -m 750 /var/lib/newspipe
 COPY --from=build /src/build/bin/newspipe-* /usr/local/bin/
 COPY config/ /etc/newspipe/
-# ingest's journal lives in the volume; classify's taxonomy is the one shipped in config/.
+# ingest's journal goes under /var/lib/newspipe (docker-compose.yml mounts the named volume
+# "journal" there for ingest only); classify's taxonomy is the one shipped in config/. No VOLUME
+# line: it would give every container of the image (migrate, store, each classify) an anonymous
+# volume of its own, left behind by `docker compose down`.
 ENV NP_INGEST_JOURNAL_DIR=/var/lib/newspipe/journal \
     NP_CLASSIFY_TAXONOMY=/etc/newspipe/taxonomy.json
 WORKDIR /var/lib/newspipe
-VOLUME /var/lib/newspipe
 USER newspipe:newspipe
 # ingest: 5555 PULL, 5556 ROUTER, 5557 PUSH to classify, 5558 acks; store: 5559 PULL.
 # HTTP /metrics, /healthz, /readyz: ingest 9101, classify 9102, store 9103.
