@@ -412,7 +412,7 @@ static void resend(struct push *p)
     }
     p->resent += n;
     p->last_resend = now_s();
-    if (!p->cfg->quiet) {
+    if (n > 0 && !p->cfg->quiet) {
         fprintf(p->err,
                 "%snewspipe-push: no reply for %.0f s: sent %zu unanswered requests again\n",
                 p->progress ? "\r" : "", p->last_resend - p->last_reply, n);
@@ -584,6 +584,45 @@ static void drain(struct push *p)
     p->unanswered = p->outstanding;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const struct slot *x = *(const struct slot *const *)a;
+    const struct slot *y = *(const struct slot *const *)b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Names the first unanswered requests in the order they were sent: where to resume. */
+static void show_unanswered(struct push *p)
+{
+    enum {
+        SHOWN = 5
+    };
+    const struct slot **busy = NULL;
+    size_t n = 0;
+
+    if (p->unanswered == 0) {
+        return;
+    }
+    busy = calloc(p->unanswered, sizeof(*busy));
+    if (busy == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < (size_t)p->cfg->window && n < p->unanswered; i++) {
+        if (p->slots[i].busy) {
+            busy[n++] = &p->slots[i];
+        }
+    }
+    qsort(busy, n, sizeof(*busy), by_id);
+    for (size_t i = 0; i < n && i < SHOWN; i++) {
+        fprintf(p->out, "%s: unanswered\n", busy[i]->label);
+    }
+    if (n > SHOWN) {
+        fprintf(p->out, "... and %zu more unanswered\n", n - SHOWN);
+    }
+    free(busy);
+}
+
 static void summary(struct push *p)
 {
     show_progress(p, true);
@@ -594,11 +633,7 @@ static void summary(struct push *p)
     }
     fprintf(p->out, "pushed %zu: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered\n",
             p->sent, p->accepted, p->duplicate, p->rejected, p->unanswered);
-    for (size_t i = 0; p->unanswered > 0 && i < (size_t)p->cfg->window; i++) {
-        if (p->slots[i].busy) {
-            fprintf(p->out, "%s: unanswered\n", p->slots[i].label);
-        }
-    }
+    show_unanswered(p);
     if (p->resent > 0) {
         fprintf(p->out, "%zu requests were sent again while ingest did not answer\n", p->resent);
     }
