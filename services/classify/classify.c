@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "classify_engine.h"
+#include "classify_model.h"
 #include "np/article.h"
 #include "np/http.h"
 #include "np/json.h"
@@ -47,6 +48,9 @@ static const struct np_setting settings[] = {
       0, 0, false, NULL },
     { "taxonomy", NP_SET_STRING, "config/taxonomy.json", "taxonomy file (reloaded on SIGHUP)",
       OPT(taxonomy), 0, 0, false, NULL },
+    { "model", NP_SET_STRING, NULL,
+      "learned model (newspipe-train) beside the taxonomy, reloaded on SIGHUP", OPT(model), 0, 0,
+      false, NULL },
     { "hwm", NP_SET_INT, "1000", "ZeroMQ high-water mark of both sockets", OPT(hwm), 1, 1000000,
       false, NULL },
     { "metrics_port", NP_SET_INT, "9102", "HTTP port for /metrics, /healthz, /readyz (0: off)",
@@ -66,6 +70,7 @@ const struct np_setting *classify_settings(size_t *n)
 struct classify {
     const struct classify_config *cfg;
     struct classify_engine *engine;
+    struct classify_model *model; /* owned, or NULL; the engine borrows it */
     void *ctx;
     void *in;
     void *out;
@@ -266,6 +271,8 @@ static int handle(struct classify *c)
     return rc;
 }
 
+static void reload_model(struct classify *c);
+
 static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
 {
     struct np_err err = { 0 };
@@ -276,6 +283,7 @@ static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
         return;
     }
     *reload = 0;
+    reload_model(c);
     fresh = classify_engine_load(c->cfg->taxonomy, &err);
     if (fresh == NULL) {
         np_log_error("could not reload taxonomy, keeping the previous one: %s path=\"%s\" at=%s",
@@ -284,9 +292,44 @@ static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
     }
     classify_engine_destroy(&c->engine);
     c->engine = fresh;
+    classify_engine_set_model(c->engine, c->model);
     classify_engine_stats(c->engine, &st);
     np_log_info("taxonomy reloaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
                 st.tags, st.entities, st.phrases);
+}
+
+/* Loads the model file when one is set; on failure returns NULL and logs why. */
+static struct classify_model *load_model(const char *path, const char *what)
+{
+    struct np_err err = { 0 };
+    struct classify_model_stats st;
+    struct classify_model *m = classify_model_load(path, &err);
+
+    if (m == NULL) {
+        np_log_error("%s: %s path=\"%s\" at=%s", what, err.msg, path, err.field);
+        return NULL;
+    }
+    classify_model_stats(m, &st);
+    np_log_info("model loaded path=\"%s\" tags=%zu features=%zu weights=%zu bytes=%zu", path,
+                st.tags, st.features, st.weights, st.file_bytes);
+    return m;
+}
+
+/* SIGHUP: the model too; a file that fails its checks is refused and the old model stays. */
+static void reload_model(struct classify *c)
+{
+    struct classify_model *fresh = NULL;
+
+    if (c->cfg->model == NULL || c->cfg->model[0] == '\0') {
+        return;
+    }
+    fresh = load_model(c->cfg->model, "could not reload model, keeping the previous one");
+    if (fresh == NULL) {
+        return;
+    }
+    classify_engine_set_model(c->engine, fresh);
+    classify_model_destroy(&c->model);
+    c->model = fresh;
 }
 
 static int open_metrics(struct classify *c)
@@ -334,6 +377,13 @@ static int classify_open(struct classify *c)
     classify_engine_stats(c->engine, &st);
     np_log_info("taxonomy loaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
                 st.tags, st.entities, st.phrases);
+    if (c->cfg->model != NULL && c->cfg->model[0] != '\0') {
+        c->model = load_model(c->cfg->model, "cannot load model");
+        if (c->model == NULL) {
+            return NP_EINVAL;
+        }
+        classify_engine_set_model(c->engine, c->model);
+    }
     c->ctx = zmq_ctx_new();
     if (c->ctx == NULL) {
         return NP_EIO;
@@ -390,6 +440,7 @@ int classify_run(const struct classify_config *cfg, volatile sig_atomic_t *stop,
         zmq_ctx_term(c.ctx);
     }
     classify_engine_destroy(&c.engine);
+    classify_model_destroy(&c.model);
     np_json_doc_free(&c.env_doc);
     np_json_doc_free(&c.art_doc);
     free(c.result.p);

@@ -61,6 +61,7 @@
 #include <string.h>
 
 #include "classify_match.h"
+#include "classify_model.h"
 #include "classify_taxonomy.h"
 #include "classify_text.h"
 
@@ -168,7 +169,8 @@ struct classify_engine {
     struct jstr j_field[NP_FIELD_SCANNED];
     struct jstr j_global;
     struct jstr j_classifier;
-    size_t n_given; /* tags given by the last run, ranked in touched_t[0..n_given) */
+    size_t n_given;               /* tags given by the last run, ranked in touched_t[0..n_given) */
+    struct classify_model *model; /* borrowed, or NULL: the learned tagger (classify_model.c) */
 
     /* Scratch, reused between articles. */
     struct classify_tokens toks;
@@ -1074,9 +1076,17 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
         put_jstr(o, &e->j_tag[t]);
         np_buf_lit(o, ",\"score\":");
         put_real(o, e->ts[t].score);
-        np_buf_lit(o, ",\"classifier\":\"rules\",\"evidence\":");
+        /* A tag the model gives too lands once: the rules' row, classifier "rules+model". */
+        if (e->model != NULL && classify_model_claim(e->model, e->tx->tags[t].name)) {
+            np_buf_lit(o, ",\"classifier\":\"rules+model\",\"evidence\":");
+        } else {
+            np_buf_lit(o, ",\"classifier\":\"rules\",\"evidence\":");
+        }
         write_evidence(o, e, t);
         np_buf_lit(o, "}");
+    }
+    if (e->model != NULL) {
+        classify_model_write(e->model, o, n > 0);
     }
     np_buf_lit(o, "]");
 }
@@ -1260,6 +1270,9 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
             apply_use(e, &e->uses[pat->use_off + k], ps);
         }
     }
+    if (e->model != NULL && classify_model_score(e->model, fields, NP_FIELD_SCANNED) != 0) {
+        return NP_ENOMEM;
+    }
     salience(e);
     kinds = kinds_of(e);
     int64_t hinted = hinted_country(e, kinds);
@@ -1276,6 +1289,11 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
     np_buf_lit(out, ",\"classifier\":");
     put_jstr(out, &e->j_classifier);
     return out->failed ? NP_ENOMEM : 0;
+}
+
+void classify_engine_set_model(struct classify_engine *e, struct classify_model *m)
+{
+    e->model = m;
 }
 
 size_t classify_engine_ntags(const struct classify_engine *e)

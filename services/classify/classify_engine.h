@@ -36,7 +36,8 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
  * Classifies one article, reading the text of v's fields that the field table gives a scan
  * number (np/article.h), in that order, and appends the result to out as the members of a JSON
  * object, without the braces (what classify adds to the envelope):
- *   "tags":[{"name":..,"score":..,"classifier":"rules",
+ *   "tags":[{"name":..,"score":..,"classifier":"rules" (or "rules+model", "model": see
+ *            classify_engine_set_model()),
  *            "evidence":[{"phrase":..,"field":..,"count":..,"offset":..}]}],
  *   "entities":[{"name":..,"kind":..,"mentions":..}],
  *   "region":"Europe" | "Global" | null,
@@ -46,6 +47,16 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
  */
 int classify_engine_write(struct classify_engine *e, const struct np_article_view *v,
                           struct np_buf *out);
+
+struct classify_model;
+
+/*
+ * Adds a learned model's tags (classify_model.h) to every result: tags only the model gives
+ * follow the rules' tags with "classifier":"model"; a tag both give is written once, as the
+ * rules' tag, with "classifier":"rules+model". m is borrowed (NULL: rules only) and must outlive
+ * its use; like the engine, it is scratch for one thread.
+ */
+void classify_engine_set_model(struct classify_engine *e, struct classify_model *m);
 
 /* The tags the last run gave, best first: how many, and the name of the i-th (NULL past the
  * end). Valid until the next run. */

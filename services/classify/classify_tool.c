@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "classify_engine.h"
+#include "classify_model.h"
 #include "np/article.h"
 #include "np/buf.h"
 #include "np/err.h"
@@ -87,8 +88,15 @@ out:
 int classify_tool_classify(const char *taxonomy_path, const char *jsonl_path_or_dash, FILE *out,
                            FILE *errout)
 {
+    return classify_tool_classify_model(taxonomy_path, NULL, jsonl_path_or_dash, out, errout);
+}
+
+int classify_tool_classify_model(const char *taxonomy_path, const char *model_path,
+                                 const char *jsonl_path_or_dash, FILE *out, FILE *errout)
+{
     bool use_stdin = strcmp(jsonl_path_or_dash, "-") == 0;
     struct classify_engine *e = NULL;
+    struct classify_model *m = NULL;
     struct np_err err;
     FILE *in = NULL;
     char *line = NULL;
@@ -101,6 +109,14 @@ int classify_tool_classify(const char *taxonomy_path, const char *jsonl_path_or_
     if (e == NULL) {
         fprintf(errout, "taxonomy invalid: %s\n", err.msg);
         goto out;
+    }
+    if (model_path != NULL && model_path[0] != '\0') {
+        m = classify_model_load(model_path, &err);
+        if (m == NULL) {
+            fprintf(errout, "model invalid: %s: %s\n", model_path, err.msg);
+            goto out;
+        }
+        classify_engine_set_model(e, m);
     }
     in = use_stdin ? stdin : fopen(jsonl_path_or_dash, "r");
     if (in == NULL) {
@@ -132,5 +148,6 @@ out:
         fclose(in);
     }
     classify_engine_destroy(&e);
+    classify_model_destroy(&m);
     return rc;
 }

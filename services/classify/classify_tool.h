@@ -23,4 +23,11 @@ int classify_tool_check(const char *taxonomy_path, FILE *out);
 int classify_tool_classify(const char *taxonomy_path, const char *jsonl_path_or_dash, FILE *out,
                            FILE *errout);
 
+/*
+ * The same with a learned model beside the taxonomy (model_path NULL or "": rules only); a
+ * model that fails its checks is reported on errout ("model invalid: ...") and returns 1.
+ */
+int classify_tool_classify_model(const char *taxonomy_path, const char *model_path,
+                                 const char *jsonl_path_or_dash, FILE *out, FILE *errout);
+
 #endif /* CLASSIFY_TOOL_H */

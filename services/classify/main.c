@@ -13,7 +13,7 @@ static volatile sig_atomic_t reload_requested;
 static const char usage[] =
     "newspipe-classify [options]                 run the worker\n"
     "       newspipe-classify --check FILE              validate a taxonomy, print counts\n"
-    "       newspipe-classify [--taxonomy T] --classify FILE|-\n"
+    "       newspipe-classify [--taxonomy T] [--model M] --classify FILE|-\n"
     "                                                   classify JSON lines, print JSON lines";
 
 /* The tool modes take their argument as the first positional argument after the flag. */
@@ -22,7 +22,7 @@ static int run_tool(const struct classify_config *cfg, int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "--check") == 0) {
         return classify_tool_check(argv[2], stdout);
     }
-    return classify_tool_classify(cfg->taxonomy, argv[argc - 1], stdout, stderr);
+    return classify_tool_classify_model(cfg->taxonomy, cfg->model, argv[argc - 1], stdout, stderr);
 }
 
 int main(int argc, char **argv)

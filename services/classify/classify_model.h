@@ -1,0 +1,101 @@
+/* classify_model.h - a learned tagger beside the rules: model file loader and scorer
+ *
+ * newspipe-train (tools/train) writes the model file; classify loads it next to the taxonomy
+ * and adds the tags it gives to the rules' tags. Features are word unigrams and bigrams of the
+ * same normalised tokens the rules see (classify_text.c); classify_model_features() is the one
+ * definition of them, used by both the trainer and the scorer. See classify_model.c for the
+ * file format and the checks made when loading.
+ */
+#ifndef CLASSIFY_MODEL_H
+#define CLASSIFY_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classify_text.h"
+#include "np/err.h"
+#include "np/buf.h"
+#include "np/json.h"
+
+#define CLASSIFY_MODEL_MAGIC   "NPMODEL"
+#define CLASSIFY_MODEL_VERSION (1)
+#define CLASSIFY_MODEL_HEADER  (48) /* bytes before the first section */
+#define CLASSIFY_MODEL_TAG_REC (16) /* bias f32, threshold f32, name offset u32, length u32 */
+#define CLASSIFY_MODEL_FEAT_REC                                                                    \
+    (24)                            /* key u64, idf f32, weights u32, phrase offset u32, len u32   \
+                                     */
+#define CLASSIFY_MODEL_W_REC    (8) /* tag u32, weight f32 */
+#define CLASSIFY_MODEL_MAX_TAGS (4096)
+#define CLASSIFY_MODEL_EVIDENCE (5) /* features listed as evidence per tag */
+
+struct classify_model;
+
+/*
+ * Called once per feature occurrence of a text: key (never 0), and the tokens it is made of,
+ * t->tok[i] and, for a bigram (n == 2), t->tok[i + 1].
+ */
+typedef void (*classify_model_feature_fn)(void *ctx, uint64_t key, const struct classify_tokens *t,
+                                          size_t i, size_t n);
+
+/*
+ * Tokenises text[0..len) into t (reused scratch) and calls fn for each unigram and bigram
+ * feature, in text order. Tokens that start with a digit are left out and break bigrams.
+ * Returns 0 or NP_ENOMEM.
+ */
+int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
+                            classify_model_feature_fn fn, void *ctx);
+
+/* 64-bit FNV-1a of the model file's bytes after the header (its checksum). */
+uint64_t classify_model_checksum(const unsigned char *p, size_t n);
+
+/* What a loaded model holds. */
+struct classify_model_stats {
+    size_t tags;
+    size_t features;
+    size_t weights; /* non-zero (feature, tag) weights */
+    size_t file_bytes;
+    size_t memory_bytes; /* what the loaded model takes, lookup table included */
+};
+
+/*
+ * Loads a model file, checking magic, version, sizes, checksum and every offset and count.
+ * Returns a new model (classify_model_destroy()) or NULL with the reason in err. The model
+ * keeps scratch buffers: not thread-safe, one per thread.
+ */
+struct classify_model *classify_model_load(const char *path, struct np_err *err);
+
+/* The same from a file image in memory (tests, fuzzing); buf is not kept. */
+struct classify_model *classify_model_load_mem(const void *buf, size_t len, struct np_err *err);
+
+void classify_model_stats(const struct classify_model *m, struct classify_model_stats *st);
+
+/*
+ * Scores an article given as the texts of its fields (n of them, NULL for an absent field; the
+ * trainer reads title, summary, body, background and insights) and remembers the tags it gives,
+ * until the next call. Returns 0 or NP_ENOMEM.
+ */
+int classify_model_score(struct classify_model *m, const char *const *fields, size_t n);
+
+/*
+ * True when the last scored article was given tag name; the tag is then marked as claimed
+ * (by the rules) and classify_model_write() leaves it out.
+ */
+bool classify_model_claim(struct classify_model *m, const char *name);
+
+/*
+ * Appends the unclaimed tags of the last scored article to a JSON array being written, as
+ * {"name":..,"score":..,"classifier":"model","evidence":[{"phrase":..,"weight":..}]}, a comma
+ * before each one when more_before (elements already in the array) or after the first.
+ * Returns how many it wrote.
+ */
+size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before);
+
+/* Tags the last scored article was given (claimed ones included): count, then name and score. */
+size_t classify_model_ngiven(const struct classify_model *m);
+const char *classify_model_given(const struct classify_model *m, size_t i, double *score);
+
+/* Frees the model and sets *mp to NULL. Accepts NULL. */
+void classify_model_destroy(struct classify_model **mp);
+
+#endif /* CLASSIFY_MODEL_H */
