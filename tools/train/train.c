@@ -280,6 +280,7 @@ static int add_doc(struct data *d, const json_t *root, const char *labels)
     d->lab_off[d->n_docs] = (uint32_t)d->n_labs;
     for (size_t f = 0; f < N_FIELDS; f++) {
         const json_t *v = json_object_get(root, fields[f]);
+
         if (json_is_string(v) &&
             classify_model_features(&d->toks, json_string_value(v), json_string_length(v),
                                     on_feature, d) != 0) {

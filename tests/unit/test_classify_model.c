@@ -1,0 +1,396 @@
+/* test_classify_model.c - the model file (newspipe-train) and its loader/scorer */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include "classify_model.h"
+#include "np/article.h"
+#include "np/buf.h"
+#include "train.h"
+
+struct fixture {
+    char dir[64];
+    char input[128];
+    char model[128];
+    unsigned char *img; /* the model file's bytes */
+    size_t len;
+};
+
+static const char *const oil[] = { "Crude oil prices rise as OPEC cuts output",
+                                   "OPEC ministers meet on crude oil quotas",
+                                   "Oil refinery output and crude oil stocks fall",
+                                   "Brent crude oil futures climb after OPEC talks" };
+static const char *const grain[] = { "Wheat harvest lifts grain exports",
+                                     "Corn and wheat prices fall on big harvest",
+                                     "Grain traders expect record wheat crop",
+                                     "Farmers sell corn as grain silos fill" };
+static const char *const other[] = { "Central bank leaves interest rates unchanged",
+                                     "Company reports higher quarterly earnings",
+                                     "Shipping rates ease at the port",
+                                     "Car maker opens a new plant" };
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p = NULL;
+    long n = 0;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        return NULL;
+    }
+    p = malloc((size_t)n + 1);
+    if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+/* Writes the labelled articles (each text three times, with varied bodies) and an extra line. */
+static void write_input(const char *path, const char *extra)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    for (int r = 0; r < 3; r++) {
+        for (int i = 0; i < 4; i++) {
+            fprintf(f, "{\"title\": \"%s\", \"body\": \"Report %d. %s\", \"tags\": [\"crude\"]}\n",
+                    oil[i], r, oil[(i + r) % 4]);
+            fprintf(f, "{\"title\": \"%s\", \"body\": \"Report %d. %s\", \"tags\": [\"grain\"]}\n",
+                    grain[i], r, grain[(i + r) % 4]);
+            fprintf(f, "{\"title\": \"%s\", \"body\": \"Report %d. %s\", \"tags\": []}\n", other[i],
+                    r, other[(i + r) % 4]);
+        }
+    }
+    if (extra != NULL) {
+        fputs(extra, f);
+    }
+    fclose(f);
+}
+
+static int train_file(const char *input, const char *model, unsigned threads, FILE *errout)
+{
+    struct train_opts o;
+    const char *inputs[1] = { input };
+    FILE *out = fopen("/dev/null", "w");
+    int rc = 0;
+
+    train_opts_init(&o);
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output = model;
+    o.folds = 3;
+    o.min_df = 1;
+    o.threads = threads;
+    rc = train_run(&o, out, errout);
+    fclose(out);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    if (fx == NULL) {
+        return -1;
+    }
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/np-model-XXXXXX");
+    if (mkdtemp(fx->dir) == NULL) {
+        return -1;
+    }
+    snprintf(fx->input, sizeof(fx->input), "%s/in.jsonl", fx->dir);
+    snprintf(fx->model, sizeof(fx->model), "%s/model.bin", fx->dir);
+    write_input(fx->input, NULL);
+    if (train_file(fx->input, fx->model, 2, stderr) != 0) {
+        return -1;
+    }
+    fx->img = slurp(fx->model, &fx->len);
+    *state = fx;
+    return fx->img != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char path[160];
+
+    snprintf(path, sizeof(path), "%s/in.jsonl", fx->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/model.bin", fx->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/model2.bin", fx->dir);
+    unlink(path);
+    rmdir(fx->dir);
+    free(fx->img);
+    free(fx);
+    return 0;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Fixes the checksum after a deliberate change, so the deeper checks are reached. */
+static void reseal(unsigned char *img, size_t len)
+{
+    uint64_t sum =
+        classify_model_checksum(img + CLASSIFY_MODEL_HEADER, len - CLASSIFY_MODEL_HEADER);
+
+    put_u32(img + 32, (uint32_t)sum);
+    put_u32(img + 36, (uint32_t)(sum >> 32));
+}
+
+/* Loads a changed copy of the image; asserts it is refused and names `field`. */
+static void assert_refused(const unsigned char *img, size_t len, const char *field)
+{
+    struct np_err err;
+    struct classify_model *m = NULL;
+
+    np_err_clear(&err);
+    m = classify_model_load_mem(img, len, &err);
+    assert_null(m);
+    assert_string_equal(err.field, field);
+    assert_true(err.msg[0] != '\0');
+}
+
+static void test_model_loads_and_counts(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct classify_model_stats st;
+    struct classify_model *m = NULL;
+
+    np_err_clear(&err);
+    m = classify_model_load(fx->model, &err);
+    assert_non_null(m);
+    classify_model_stats(m, &st);
+    assert_int_equal(st.tags, 2);
+    assert_true(st.features > 20);
+    assert_true(st.weights > 0 && st.weights <= st.features * 2);
+    assert_int_equal(st.file_bytes, fx->len);
+    classify_model_destroy(&m);
+    assert_null(m);
+    classify_model_destroy(&m);
+}
+
+static void test_model_tags_article_with_evidence(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct np_buf o = { 0 };
+    struct np_article a = { 0 };
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    double score = -1;
+
+    assert_non_null(m);
+    a.title = "OPEC agrees to cut crude oil output";
+    a.body = "Oil ministers said crude oil stocks were high.";
+    assert_int_equal(classify_model_score(m, &a), 0);
+    assert_int_equal(classify_model_ngiven(m), 1);
+    assert_string_equal(classify_model_given(m, 0, &score), "crude");
+    assert_true(score >= 0);
+    assert_null(classify_model_given(m, 1, NULL));
+    assert_int_equal(classify_model_write(m, &o, false), 1);
+    assert_non_null(strstr(o.p, "{\"name\":\"crude\",\"score\":"));
+    assert_non_null(strstr(o.p, "\"classifier\":\"model\",\"evidence\":[{\"phrase\":"));
+    assert_non_null(strstr(o.p, "\"phrase\":\"crude oil\""));
+    /* Claimed by the rules: not written again. */
+    assert_true(classify_model_claim(m, "crude"));
+    assert_false(classify_model_claim(m, "grain"));
+    np_buf_reset(&o);
+    assert_int_equal(classify_model_write(m, &o, true), 0);
+    assert_int_equal(o.len, 0);
+
+    a.title = "Quiet day";
+    a.body = NULL;
+    assert_int_equal(classify_model_score(m, &a), 0);
+    assert_int_equal(classify_model_ngiven(m), 0);
+    free(o.p);
+    classify_model_destroy(&m);
+}
+
+static void test_model_truncated_refused(void **state)
+{
+    struct fixture *fx = *state;
+    size_t cuts[] = { 0, 7, CLASSIFY_MODEL_HEADER - 1 };
+
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        assert_refused(fx->img, cuts[i], "header");
+    }
+    for (size_t n = CLASSIFY_MODEL_HEADER; n < fx->len; n += 1 + n / 3) {
+        assert_refused(fx->img, n, "size");
+    }
+    assert_refused(fx->img, fx->len - 1, "size");
+}
+
+static void test_model_corrupt_refused(void **state)
+{
+    struct fixture *fx = *state;
+    unsigned char *img = malloc(fx->len + 1);
+
+    assert_non_null(img);
+    /* Any flipped byte after the header: the checksum. */
+    for (size_t i = CLASSIFY_MODEL_HEADER; i < fx->len; i += 1 + i / 5) {
+        memcpy(img, fx->img, fx->len);
+        img[i] ^= 0x41;
+        assert_refused(img, fx->len, "checksum");
+    }
+    memcpy(img, fx->img, fx->len);
+    img[0] = 'X';
+    assert_refused(img, fx->len, "magic");
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 8, 99);
+    assert_refused(img, fx->len, "version");
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 12, 0);
+    assert_refused(img, fx->len, "header");
+    /* A longer file than the header says. */
+    memcpy(img, fx->img, fx->len);
+    img[fx->len] = 0;
+    assert_refused(img, fx->len + 1, "size");
+    free(img);
+}
+
+/* Changes that keep the checksum right must still be caught by the bounds checks. */
+static void test_model_bad_bounds_refused(void **state)
+{
+    struct fixture *fx = *state;
+    unsigned char *img = malloc(fx->len);
+    uint32_t n_tags = get_u32(fx->img + 12);
+    uint32_t n_feats = get_u32(fx->img + 16);
+    uint32_t n_weights = get_u32(fx->img + 20);
+    size_t tags_at = CLASSIFY_MODEL_HEADER;
+    size_t feats_at = tags_at + n_tags * CLASSIFY_MODEL_TAG_REC;
+    size_t w_at = feats_at + (size_t)n_feats * CLASSIFY_MODEL_FEAT_REC;
+
+    assert_non_null(img);
+    assert_true(n_weights > 0);
+    /* A weight naming a tag that does not exist. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + w_at, n_tags);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "weights");
+    /* A tag name past the end of the phrases. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + tags_at + 8, 0xFFFFFFF0u);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "tags");
+    /* A tag name with a control character. */
+    memcpy(img, fx->img, fx->len);
+    img[w_at + (size_t)n_weights * CLASSIFY_MODEL_W_REC] = 0x01;
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "tags");
+    /* A feature claiming more weights than there are. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + feats_at + 12, n_weights + 1);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "features");
+    /* Keys out of order (the second feature's key copied onto the first). */
+    memcpy(img, fx->img, fx->len);
+    memcpy(img + feats_at, img + feats_at + CLASSIFY_MODEL_FEAT_REC, 8);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "features");
+    /* A threshold that is not a number. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + tags_at + 4, 0x7FC00000u);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "tags");
+    free(img);
+}
+
+static void test_model_missing_file_refused(void **state)
+{
+    struct np_err err;
+
+    (void)state;
+    np_err_clear(&err);
+    assert_null(classify_model_load("/nonexistent/model.bin", &err));
+    assert_string_equal(err.field, "model");
+    assert_non_null(strstr(err.msg, "cannot open"));
+}
+
+/* Same input and seed: the same bytes, on one thread or two. */
+static void test_train_deterministic(void **state)
+{
+    struct fixture *fx = *state;
+    char path[160];
+    unsigned char *img = NULL;
+    size_t len = 0;
+
+    snprintf(path, sizeof(path), "%s/model2.bin", fx->dir);
+    assert_int_equal(train_file(fx->input, path, 1, stderr), 0);
+    img = slurp(path, &len);
+    assert_non_null(img);
+    assert_int_equal(len, fx->len);
+    assert_memory_equal(img, fx->img, len);
+    free(img);
+}
+
+static void test_train_reports_bad_lines(void **state)
+{
+    struct fixture *fx = *state;
+    char input[160];
+    char path[160];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *errout = tmpfile();
+
+    assert_non_null(errout);
+    snprintf(input, sizeof(input), "%s/in.jsonl", fx->dir);
+    snprintf(path, sizeof(path), "%s/model2.bin", fx->dir);
+    write_input(input, "{\"title\": 5, \"tags\": []}\nnot json\n{\"title\": \"x\"}\n"
+                       "{\"title\": \"x\", \"tags\": [\"a\", 3]}\n");
+    assert_int_equal(train_file(input, path, 2, errout), 1);
+    len = (size_t)ftell(errout);
+    rewind(errout);
+    text = calloc(1, len + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, len, errout), len);
+    assert_non_null(strstr(text, "in.jsonl:37: skipped: title: must be a string"));
+    assert_non_null(strstr(text, "in.jsonl:38: skipped: not JSON"));
+    assert_non_null(strstr(text, "in.jsonl:39: skipped: tags: missing"));
+    assert_non_null(strstr(text, "in.jsonl:40: skipped: tags[1]: must be a non-empty string"));
+    free(text);
+    fclose(errout);
+    /* The model from the good lines is written all the same. */
+    assert_int_equal(access(path, R_OK), 0);
+    write_input(input, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_loads_and_counts),
+        cmocka_unit_test(test_model_tags_article_with_evidence),
+        cmocka_unit_test(test_model_truncated_refused),
+        cmocka_unit_test(test_model_corrupt_refused),
+        cmocka_unit_test(test_model_bad_bounds_refused),
+        cmocka_unit_test(test_model_missing_file_refused),
+        cmocka_unit_test(test_train_deterministic),
+        cmocka_unit_test(test_train_reports_bad_lines),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
