@@ -12,6 +12,6 @@ add_test(NAME taxonomy_quality
                  --floors ${PROJECT_SOURCE_DIR}/tests/quality-floors.json)
 set_tests_properties(taxonomy_quality PROPERTIES
   LABELS quality
-  ENVIRONMENT "NP_SHARED_DATA=${NP_SHARED_DATA};NP_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
+  ENVIRONMENT "NP_SHARED_DATA=${NP_SHARED_DATA};NP_BIN_DIR=${CMAKE_BINARY_DIR}/bin;NP_QUALITY_MODEL=0"
   SKIP_RETURN_CODE 77
   TIMEOUT 120)
