@@ -101,7 +101,7 @@ struct data {
     size_t tags_cap;
 
     /* Chosen features, sorted by key. */
-    struct vent **feat; /* borrowed from voc */
+    struct vent *feat; /* owned copies of the chosen voc entries */
     uint32_t n_feats;
     float *idf;
 
@@ -377,8 +377,8 @@ static int read_input(struct data *d, const char *path, const char *labels, size
 
 static int cmp_vent_key(const void *a, const void *b)
 {
-    const struct vent *x = *(struct vent *const *)a;
-    const struct vent *y = *(struct vent *const *)b;
+    const struct vent *x = a;
+    const struct vent *y = b;
 
     return x->key < y->key ? -1 : x->key > y->key;
 }
@@ -404,7 +404,7 @@ static int choose_features(struct data *d, const struct train_opts *o)
         if (v->key != 0) {
             v->id = UINT32_MAX;
             if (v->df >= o->min_df) {
-                d->feat[n++] = v;
+                d->feat[n++] = *v;
             }
         }
     }
@@ -415,10 +415,11 @@ static int choose_features(struct data *d, const struct train_opts *o)
         return NP_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        d->feat[i]->id = (uint32_t)i;
+        d->feat[i].id = (uint32_t)i;
+        voc_find(d, d->feat[i].key)->id = (uint32_t)i;
         d->idf[i] = o->weighting == TRAIN_LOG_TF
                         ? 1.0f
-                        : (float)(log((double)(d->n_docs + 1) / (d->feat[i]->df + 1)) + 1.0);
+                        : (float)(log((double)(d->n_docs + 1) / (d->feat[i].df + 1)) + 1.0);
     }
     return 0;
 }
@@ -648,6 +649,10 @@ static int train_tag(struct work *wk, struct solver *s, uint32_t t)
     }
     for (unsigned k = 0; k < wk->folds; k++) {
         solve(d, s, wk->train_set[k], wk->train_n[k], wk->o->c, base + k + 1);
+        /* Pruned as the model file will be, so thresholds and figures are those of what ships. */
+        for (uint32_t f = 0; f < d->n_feats; f++) {
+            s->w[f] = fabs(s->w[f]) >= wk->o->prune ? s->w[f] : 0;
+        }
         for (size_t doc = 0; doc < d->n_docs; doc++) {
             if (wk->fold_of[doc] == k) {
                 wk->oof[(size_t)t * d->n_docs + doc] = (float)dot(d, s->w, doc);
@@ -668,12 +673,16 @@ static void *worker(void *arg)
     s.alpha = malloc((d->n_docs + 1) * sizeof(*s.alpha));
     s.active = malloc((d->n_docs + 1) * sizeof(*s.active));
     s.y = malloc(d->n_docs + 1);
+    if (s.w == NULL || s.alpha == NULL || s.active == NULL || s.y == NULL) {
+        pthread_mutex_lock(&wk->lock);
+        wk->failed = true;
+        pthread_mutex_unlock(&wk->lock);
+        goto out;
+    }
     for (;;) {
         size_t j = 0;
-        bool failed = s.w == NULL || s.alpha == NULL || s.active == NULL || s.y == NULL;
 
         pthread_mutex_lock(&wk->lock);
-        wk->failed = wk->failed || failed;
         j = wk->failed ? wk->n_jobs : wk->next++;
         pthread_mutex_unlock(&wk->lock);
         if (j >= wk->n_jobs) {
@@ -685,6 +694,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&wk->lock);
         }
     }
+out:
     free(s.w);
     free(s.alpha);
     free(s.active);
@@ -982,7 +992,7 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
     b->cap = CLASSIFY_MODEL_HEADER + wk->n_jobs * CLASSIFY_MODEL_TAG_REC +
              (size_t)d->n_feats * CLASSIFY_MODEL_FEAT_REC + n_w * CLASSIFY_MODEL_W_REC + names;
     for (uint32_t f = 0; f < d->n_feats; f++) {
-        b->cap += d->feat[f]->str_len;
+        b->cap += d->feat[f].str_len;
     }
     b->p = malloc(b->cap);
     if (per_feat == NULL || cursor == NULL || wt == NULL || wv == NULL || b->p == NULL) {
@@ -1026,12 +1036,12 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
         str_off += len;
     }
     for (uint32_t f = 0; f < d->n_feats; f++) {
-        put_u64(b, d->feat[f]->key);
+        put_u64(b, d->feat[f].key);
         put_f32(b, d->idf[f]);
         put_u32(b, per_feat[f]);
         put_u32(b, str_off);
-        put_u32(b, d->feat[f]->str_len);
-        str_off += d->feat[f]->str_len;
+        put_u32(b, d->feat[f].str_len);
+        str_off += d->feat[f].str_len;
     }
     for (size_t i = 0; i < n_w; i++) {
         put_u32(b, wt[i]);
@@ -1042,7 +1052,7 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
         put_bytes(b, name, strlen(name));
     }
     for (uint32_t f = 0; f < d->n_feats; f++) {
-        put_bytes(b, d->str + d->feat[f]->str_off, d->feat[f]->str_len);
+        put_bytes(b, d->str + d->feat[f].str_off, d->feat[f].str_len);
     }
     /* The phrase bytes and the checksum, now that everything is laid out. */
     {
@@ -1109,7 +1119,7 @@ void train_opts_init(struct train_opts *o)
     o->min_positives = 1;
     o->top = 10;
     o->c = 1.0;
-    o->prune = 1e-3;
+    o->prune = 0.01;
     o->weighting = TRAIN_LOG_TFIDF;
     o->per_tag = true;
 }
@@ -1180,7 +1190,7 @@ static int plan(struct work *wk)
     uint64_t rng = (uint64_t)wk->o->seed * 0x2545F4914F6CDD1DULL + 1;
     uint32_t *perm = malloc((d->n_docs + 1) * sizeof(*perm));
 
-    wk->fold_of = malloc((d->n_docs + 1) * sizeof(*wk->fold_of));
+    wk->fold_of = calloc(d->n_docs + 1, sizeof(*wk->fold_of));
     wk->train_set = calloc(wk->folds + 1, sizeof(*wk->train_set));
     wk->train_n = calloc(wk->folds + 1, sizeof(*wk->train_n));
     wk->order = malloc((d->n_tags + 1) * sizeof(*wk->order));
