@@ -1,6 +1,7 @@
 /* classify_bench.c - throughput of the rules classifier on a file of articles
  *
- * classify-bench [--taxonomy FILE] [--rounds N] [--synthetic-x10 | --x10-only] [ARTICLES.jsonl]
+ * classify-bench [--taxonomy FILE] [--model FILE] [--rounds N] [--synthetic-x10 | --x10-only]
+ *                [ARTICLES.jsonl]
  *
  * Loads the taxonomy (default config/taxonomy.json, else the synthetic 45-tag, 250-entity
  * tests/data/taxonomy/synthetic-45.json), parses every article of the JSON-lines file (default
@@ -13,21 +14,27 @@
  * phrases seldom match, shows that the cost of an article does not grow with the number of
  * rules; "x10-matching", whose copies match often, shows the cost of a larger result (more
  * tags, evidence and entities per article). MB/s counts the bytes of the classified fields.
+ * With --model, a learned model (newspipe-train) is scored beside the rules, as the worker does
+ * with NP_CLASSIFY_MODEL; the line then also gives the model's size and the peak RSS.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "classify_engine.h"
+#include "classify_model.h"
 #include "np/article.h"
 
 #define COPIES (10)
+
+static struct classify_model *model; /* --model, or NULL */
 
 struct corpus {
     struct np_article **items;
@@ -110,6 +117,7 @@ static int bench(const char *label, const char *text, size_t len, const struct c
         return -1;
     }
     classify_engine_stats(e, &st);
+    classify_engine_set_model(e, model);
     size_t given = 0;
     double best = 1e30;
     double total = 0;
@@ -129,6 +137,7 @@ static int bench(const char *label, const char *text, size_t len, const struct c
             }
             if (r == 0) {
                 given += classify_engine_ntags(e);
+                given += model != NULL ? classify_model_ngiven(model) : 0;
             }
         }
         double dt = now() - start;
@@ -145,6 +154,17 @@ static int bench(const char *label, const char *text, size_t len, const struct c
            label, st.tags, st.entities, st.phrases, st.states, load_ms, c->len, rounds,
            (double)given / (double)c->len, (double)c->len / per, (double)c->len / best,
            (double)c->bytes / per / 1e6, per / (double)c->len * 1e6);
+    if (model != NULL) {
+        struct classify_model_stats ms;
+        struct rusage ru;
+
+        classify_model_stats(model, &ms);
+        getrusage(RUSAGE_SELF, &ru);
+        printf("model tags=%zu features=%zu weights=%zu file_bytes=%zu memory_bytes=%zu "
+               "max_rss_mb=%.1f\n",
+               ms.tags, ms.features, ms.weights, ms.file_bytes, ms.memory_bytes,
+               (double)ru.ru_maxrss / 1024);
+    }
     fflush(stdout);
     classify_engine_destroy(&e);
     return 0;
@@ -300,9 +320,9 @@ static char *read_all(const char *path, size_t *len)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: classify-bench [--taxonomy FILE] [--rounds N] [--synthetic-x10 | --x10-only] "
-            "[ARTICLES.jsonl]\n");
+    fprintf(stderr, "usage: classify-bench [--taxonomy FILE] [--model FILE] [--rounds N] "
+                    "[--synthetic-x10 | --x10-only] "
+                    "[ARTICLES.jsonl]\n");
 }
 
 int main(int argc, char **argv)
@@ -320,6 +340,14 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--taxonomy") == 0 && i + 1 < argc) {
             tax_path = argv[++i];
+        } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+            struct np_err err;
+
+            model = classify_model_load(argv[++i], &err);
+            if (model == NULL) {
+                fprintf(stderr, "classify-bench: model invalid: %s\n", err.msg);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--synthetic-x10") == 0) {
@@ -375,5 +403,6 @@ out:
         np_article_destroy(&c.items[i]);
     }
     free(c.items);
+    classify_model_destroy(&model);
     return rc;
 }
