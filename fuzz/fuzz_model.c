@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "classify_model.h"
-#include "np/article.h"
 #include "np/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct np_err err = { 0 };
-    struct np_article a = { 0 };
+    const char *a[2] = { "Crude oil output rises as OPEC meets",
+                         "Wheat and corn prices fell; the central bank left interest rates "
+                         "unchanged. 1987." };
     struct np_buf out = { 0 };
     struct classify_model *m = NULL;
     unsigned char *img = malloc(size + 1);
@@ -42,9 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m == NULL) {
         return 0;
     }
-    a.title = "Crude oil output rises as OPEC meets";
-    a.body = "Wheat and corn prices fell; the central bank left interest rates unchanged. 1987.";
-    if (classify_model_score(m, &a) == 0) {
+    if (classify_model_score(m, a, 2) == 0) {
         classify_model_claim(m, "crude");
         classify_model_write(m, &out, false);
     }

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "classify_model.h"
-#include "np/article.h"
 #include "np/buf.h"
 #include "train.h"
 
@@ -200,14 +199,13 @@ static void test_model_tags_article_with_evidence(void **state)
     struct fixture *fx = *state;
     struct np_err err;
     struct np_buf o = { 0 };
-    struct np_article a = { 0 };
+    const char *a[2] = { "OPEC agrees to cut crude oil output",
+                         "Oil ministers said crude oil stocks were high." };
     struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
     double score = -1;
 
     assert_non_null(m);
-    a.title = "OPEC agrees to cut crude oil output";
-    a.body = "Oil ministers said crude oil stocks were high.";
-    assert_int_equal(classify_model_score(m, &a), 0);
+    assert_int_equal(classify_model_score(m, a, 2), 0);
     assert_int_equal(classify_model_ngiven(m), 1);
     assert_string_equal(classify_model_given(m, 0, &score), "crude");
     assert_true(score >= 0);
@@ -223,9 +221,9 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_int_equal(classify_model_write(m, &o, true), 0);
     assert_int_equal(o.len, 0);
 
-    a.title = "Quiet day";
-    a.body = NULL;
-    assert_int_equal(classify_model_score(m, &a), 0);
+    a[0] = "Quiet day";
+    a[1] = NULL;
+    assert_int_equal(classify_model_score(m, a, 2), 0);
     assert_int_equal(classify_model_ngiven(m), 0);
     free(o.p);
     classify_model_destroy(&m);
