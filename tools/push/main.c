@@ -12,8 +12,9 @@ int main(int argc, char **argv)
     const struct np_setting *table = push_settings(&n);
     int npos = 0;
     int rc = np_config_load(table, n, "PUSH",
-                            "newspipe-push [options] FILE... (JSON, JSON lines, plain text; - "
-                            "for standard input)",
+                            "newspipe-push [options] FILE... (JSON objects, arrays or lines, "
+                            "the plain-text layout, RSS 2.0, RSS 1.0 or Atom 1.0 feeds; - for "
+                            "standard input)",
                             &cfg, argc, argv, &npos);
 
     if (rc != NP_CONFIG_RUN) {

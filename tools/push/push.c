@@ -16,7 +16,9 @@
  *
  * Inputs are mapped (or, for standard input, read) whole: a JSON array is split into its
  * elements, JSON lines are sent line by line as they are (ingest validates, push does not),
- * a single JSON document is sent as it is, and anything else is read as the plain-text layout.
+ * a single JSON document is sent as it is, an input starting with '<' is read as an RSS or Atom
+ * feed (push_feed.h: one article per item, the feed parsed whole first, so a malformed feed
+ * sends nothing), and anything else is read as the plain-text layout.
  */
 #include "push.h"
 
@@ -33,6 +35,7 @@
 #include <zmq.h>
 #include <jansson.h>
 
+#include "push_feed.h"
 #include "push_text.h"
 #include "np/article.h"
 #include "np/curve.h"
@@ -85,6 +88,7 @@ struct input {
         IN_ARRAY,
         IN_ONE,
         IN_TEXT,
+        IN_FEED,
         IN_DONE
     } mode;
 
@@ -92,6 +96,8 @@ struct input {
     size_t line; /* IN_LINES: line number of the next line */
     json_t *array;
     size_t idx;
+    struct push_feed *feed; /* IN_FEED: owned, opened on the first item */
+    size_t feed_no;         /* IN_FEED: 1 + its index in push.feeds */
 };
 
 /* One article to send: bytes (owned when own is true) and a label for messages. */
@@ -100,6 +106,14 @@ struct item {
     size_t len;
     char *own;
     char label[LABEL_MAX];
+    size_t feed_no; /* 1 + index in push.feeds, 0 when not from a feed */
+};
+
+/* What happened to one feed's items, for the summary. */
+struct feed_count {
+    char name[LABEL_MAX];
+    const char *format; /* static */
+    size_t items, accepted, duplicate, rejected;
 };
 
 /* A request in flight: its id, its article (a copy) and its label. */
@@ -109,6 +123,7 @@ struct slot {
     char *data;
     size_t len;
     char label[LABEL_MAX];
+    size_t feed_no; /* as in struct item */
 };
 
 struct reason {
@@ -123,6 +138,8 @@ struct push {
     bool progress;
     void *sock;
     struct slot *slots; /* by request id % window */
+    struct feed_count *feeds;
+    size_t nfeeds;
     uint64_t next_id;
     size_t outstanding;
     double last_reply;  /* or the first send after none was outstanding */
@@ -213,6 +230,8 @@ static void detect(struct input *in)
     }
     if (i == in->len) {
         in->mode = IN_DONE;
+    } else if (push_feed_sniff(in->data, in->len)) {
+        in->mode = IN_FEED;
     } else if (in->data[i] == '[') {
         in->array = json_loadb(in->data, in->len, 0, NULL);
         in->mode = json_is_array(in->array) ? IN_ARRAY : IN_ONE;
@@ -248,7 +267,67 @@ static void close_input(struct input *in)
         free(in->data);
     }
     json_decref(in->array);
+    push_feed_destroy(&in->feed);
     memset(in, 0, sizeof(*in));
+}
+
+/* Opens the input as a feed and adds it to the feeds counted. Returns false (after saying why)
+ * when it is not a readable feed. */
+static bool open_feed(struct push *p, struct input *in)
+{
+    struct np_err e = { 0 };
+    struct feed_count *fc = NULL;
+
+    if (push_feed_open(in->data, in->len, &in->feed, &e) != 0) {
+        fprintf(p->out, "%s: cannot read as a feed: %s; nothing from it was pushed\n", in->name,
+                e.msg);
+        p->unreadable++;
+        return false;
+    }
+    fc = realloc(p->feeds, (p->nfeeds + 1) * sizeof(*fc));
+    if (fc == NULL) {
+        fprintf(p->out, "%s: out of memory\n", in->name);
+        p->unreadable++;
+        return false;
+    }
+    p->feeds = fc;
+    fc = &p->feeds[p->nfeeds++];
+    memset(fc, 0, sizeof(*fc));
+    snprintf(fc->name, sizeof(fc->name), "%s", in->name);
+    fc->format = push_feed_format(in->feed);
+    in->feed_no = p->nfeeds;
+    return true;
+}
+
+/* Gives the next item of a feed input in *it. Returns true, or false at the end. */
+static bool next_feed_item(struct push *p, struct input *in, struct item *it)
+{
+    json_t *obj = NULL;
+    long line = 0;
+    int rc = 0;
+
+    if (in->feed == NULL && !open_feed(p, in)) {
+        in->mode = IN_DONE;
+        return false;
+    }
+    rc = push_feed_next(in->feed, &obj, &line);
+    if (rc != 1) {
+        if (rc < 0) {
+            fprintf(p->out, "%s: out of memory reading item %zu\n", in->name,
+                    push_feed_position(in->feed));
+            p->unreadable++;
+        }
+        in->mode = IN_DONE;
+        return false;
+    }
+    it->own = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    snprintf(it->label, sizeof(it->label), "%s:%ld", in->name, line);
+    it->data = it->own != NULL ? it->own : "";
+    it->len = it->own != NULL ? strlen(it->own) : 0;
+    it->feed_no = in->feed_no;
+    p->feeds[in->feed_no - 1].items++;
+    return true;
 }
 
 /* Gives the next article of the input in *it. Returns true, or false at the end. */
@@ -304,6 +383,8 @@ static bool next_item(struct push *p, struct input *in, struct item *it)
             it->len = it->own != NULL ? strlen(it->own) : 0;
             return true;
         }
+        case IN_FEED:
+            return next_feed_item(p, in, it);
         case IN_DONE:
             break;
     }
@@ -327,19 +408,28 @@ static void count_reason(struct push *p, const char *field)
     }
 }
 
-static void handle_reply(struct push *p, const char *label, const void *data, size_t len)
+static void handle_reply(struct push *p, const char *label, size_t feed_no, const void *data,
+                         size_t len)
 {
+    struct feed_count *fc = feed_no > 0 && feed_no <= p->nfeeds ? &p->feeds[feed_no - 1] : NULL;
+
     json_t *r = json_loadb(data, len, 0, NULL);
     const char *status = json_string_value(json_object_get(r, "status"));
     const char *error = json_string_value(json_object_get(r, "error"));
     const char *field = json_string_value(json_object_get(r, "field"));
 
+    struct feed_count none = { .items = 0 };
+
+    fc = fc != NULL ? fc : &none;
     if (status != NULL && strcmp(status, "accepted") == 0) {
         p->accepted++;
+        fc->accepted++;
     } else if (status != NULL && strcmp(status, "duplicate") == 0) {
         p->duplicate++;
+        fc->duplicate++;
     } else {
         p->rejected++;
+        fc->rejected++;
         count_reason(p, field != NULL && field[0] != '\0' ? field : "(message)");
         if (!p->cfg->quiet) {
             fprintf(p->out, "%s: rejected: %s\n", label,
@@ -374,7 +464,7 @@ static int read_replies(struct push *p, long wait_ms)
             sl = &p->slots[id % (uint64_t)p->cfg->window];
             /* A resent request may be answered twice: the second answer finds its slot free. */
             if (sl->busy && sl->id == id) {
-                handle_reply(p, sl->label, np_frame_data(&f, 2), np_frame_size(&f, 2));
+                handle_reply(p, sl->label, sl->feed_no, np_frame_data(&f, 2), np_frame_size(&f, 2));
                 free(sl->data);
                 sl->data = NULL;
                 sl->busy = false;
@@ -450,6 +540,10 @@ static uint64_t input_progress(const struct input *in)
         case IN_ARRAY:
             return json_array_size(in->array) > 0 ? in->len * in->idx / json_array_size(in->array)
                                                   : in->len;
+        case IN_FEED:
+            return in->feed != NULL && push_feed_count(in->feed) > 0
+                       ? in->len * push_feed_position(in->feed) / push_feed_count(in->feed)
+                       : 0;
         case IN_DONE:
             return in->len;
         case IN_ONE:
@@ -530,6 +624,7 @@ static int send_item(struct push *p, const struct item *it)
     sl->id = id;
     sl->busy = true;
     snprintf(sl->label, sizeof(sl->label), "%s", it->label);
+    sl->feed_no = it->feed_no;
     if (p->outstanding == 0) {
         p->last_reply = now_s(); /* the wait for a reply starts now */
         p->last_resend = p->last_reply;
@@ -623,12 +718,31 @@ static void show_unanswered(struct push *p)
     free(busy);
 }
 
+/* One line per feed read: its format and what happened to its items. */
+static void feed_summary(const struct push *p)
+{
+    for (size_t i = 0; i < p->nfeeds; i++) {
+        const struct feed_count *fc = &p->feeds[i];
+
+        if (p->cfg->no_wait) {
+            fprintf(p->out, "feed %s (%s): %zu items sent\n", fc->name, fc->format, fc->items);
+        } else {
+            fprintf(p->out,
+                    "feed %s (%s): %zu items: %zu accepted, %zu duplicate, %zu rejected, %zu "
+                    "unanswered\n",
+                    fc->name, fc->format, fc->items, fc->accepted, fc->duplicate, fc->rejected,
+                    fc->items - fc->accepted - fc->duplicate - fc->rejected);
+        }
+    }
+}
+
 static void summary(struct push *p)
 {
     show_progress(p, true);
     if (p->cfg->no_wait) {
         fprintf(p->out, "sent %zu articles without waiting for replies%s\n", p->sent,
                 p->unreadable > 0 ? " (some inputs were unreadable)" : "");
+        feed_summary(p);
         return;
     }
     fprintf(p->out, "pushed %zu: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered\n",
@@ -643,6 +757,7 @@ static void summary(struct push *p)
             fprintf(p->out, "  %8zu  %s\n", p->reasons[i].count, p->reasons[i].field);
         }
     }
+    feed_summary(p);
 }
 
 int push_run(const struct push_config *cfg, char *const *files, size_t nfiles, FILE *out, FILE *err)
@@ -730,6 +845,7 @@ out:
         free(p.slots[i].data);
     }
     free(p.slots);
+    free(p.feeds);
     np_curve_wipe(sec, sizeof(sec));
     return rc;
 }
