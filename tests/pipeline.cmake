@@ -7,6 +7,8 @@ np_add_test(test_config SOURCES unit/test_config.c LIBS np_common LABELS unit)
 np_add_test(test_journal SOURCES unit/test_journal.c LIBS ingest_core LABELS unit)
 np_add_test(test_dedupe SOURCES unit/test_dedupe.c LIBS ingest_core LABELS unit)
 np_add_test(test_push_text SOURCES unit/test_push_text.c LIBS push_core LABELS unit)
+np_add_test(test_push_feed SOURCES unit/test_push_feed.c LIBS push_core LABELS unit
+  ENV NP_EXAMPLES=${PROJECT_SOURCE_DIR}/examples)
 
 np_add_test(test_pipeline SOURCES integration/test_pipeline.c
   integration/harness.c

@@ -18,7 +18,7 @@
  *   declarations (old RSS 0.91 feeds have one) is accepted and never fetched.
  * - Namespaces are matched by URI, never by prefix.
  * - Field mapping: see push_feed_next() and README ("Feeds"). Dates are normalised here with
- *   np_date_parse(); one it cannot read is not sent as published_at (ingest would refuse the
+ *   np_time_parse(); one it cannot read is not sent as published_at (ingest would refuse the
  *   whole item for it) but kept as "feed_date", which ingest stores in articles.extra.
  *   An RSS guid becomes the id when it is a permalink or a URI; any other guid is only unique
  *   within its channel, so it is prefixed with the channel's link (or title).
@@ -36,6 +36,9 @@
 #include <libxml/xmlerror.h>
 
 #include "np/article.h"
+#include "np/text.h"
+#include "np/time.h"
+#include "np/utf8.h"
 
 #define NS_ATOM    "http://www.w3.org/2005/Atom"
 #define NS_RDF     "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -558,10 +561,10 @@ static json_t *to_json(const struct push_feed *feed, struct fields *f)
     } else {
         set_str(o, "body", f->description, &f->nomem);
     }
-    if (date != NULL && np_date_parse(date, "published_at", &t, NULL) == 0) {
+    if (date != NULL && np_time_parse(date, "published_at", &t, NULL) == 0) {
         char buf[32];
 
-        np_date_format(t, buf, sizeof(buf));
+        np_time_format(t, buf, sizeof(buf));
         set_str(o, "published_at", buf, &f->nomem);
     } else {
         set_str(o, "feed_date", date, &f->nomem);
