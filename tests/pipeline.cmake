@@ -16,6 +16,13 @@ np_add_test(test_pipeline SOURCES integration/test_pipeline.c
   LABELS integration FIXTURES pg TIMEOUT 300
   ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json)
 
+# RSS and Atom feeds pushed with newspipe-push's code through the three workers.
+np_add_test(test_push_feeds SOURCES integration/test_push_feeds.c integration/harness.c
+  LIBS push_core PostgreSQL::PostgreSQL PkgConfig::ZMQ
+  LABELS integration FIXTURES pg TIMEOUT 180
+  ENV ${NP_PG_ENV} NP_TAXONOMY=${PROJECT_SOURCE_DIR}/config/taxonomy.json
+      NP_EXAMPLES=${PROJECT_SOURCE_DIR}/examples)
+
 # Faults with real processes: SIGKILLed workers, PostgreSQL stopped, a refused row.
 np_add_test(test_faults SOURCES integration/test_faults.c integration/harness.c
   LIBS PostgreSQL::PostgreSQL PkgConfig::ZMQ PkgConfig::JANSSON
