@@ -124,7 +124,9 @@ static void on_error(void *data, xmlErrorPtr e)
         st->msg[--n] = '\0';
     }
     for (size_t i = 0; i < n; i++) {
-        st->msg[i] = st->msg[i] == '\n' ? ' ' : st->msg[i];
+        if (st->msg[i] == '\n') {
+            st->msg[i] = ' ';
+        }
     }
 }
 
@@ -648,7 +650,7 @@ static int collect_items(struct push_feed *f, xmlNodePtr parent, const char *ns,
         }
         if (f->n == cap) {
             size_t ncap = cap == 0 ? 64 : cap * 2;
-            xmlNodePtr *p = realloc(f->items, ncap * sizeof(*p));
+            xmlNodePtr *p = realloc(f->items, ncap * sizeof(xmlNodePtr));
 
             if (p == NULL) {
                 return NP_ENOMEM;
