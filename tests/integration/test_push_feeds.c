@@ -41,7 +41,10 @@ static int setup(void **state)
     f->cfg.endpoint = f->endpoint;
     f->cfg.pull_endpoint = f->endpoint;
     f->cfg.window = 8;
-    f->cfg.timeout_ms = 30000;
+    f->cfg.timeout_ms = 60000;
+    /* No resends: a resent item that ingest refuses would be on record twice, and the counts
+     * below are exact. */
+    f->cfg.resend_ms = 60000;
     f->cfg.quiet = false;
     *state = f;
     return 0;
