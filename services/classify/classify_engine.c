@@ -1233,6 +1233,7 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
                           struct np_buf *out)
 {
     const char *fields[NP_FIELD_SCANNED];
+    size_t text_bytes = 0;
     const struct classify_scoring *sc = &e->tx->scoring;
     const struct jstr *region = NULL;
     unsigned kinds = 0;
@@ -1240,13 +1241,24 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
     next_generation(e);
     for (uint32_t f = 0; f < NP_FIELD_SCANNED; f++) {
         fields[f] = v->text[scanned_field(f)];
+        text_bytes += fields[f] != NULL ? strlen(fields[f]) : 0;
+    }
+    /* The learned model reads the same tokens (classify_engine_set_model()). */
+    if (e->model != NULL && classify_model_begin(e->model, text_bytes) != 0) {
+        return NP_ENOMEM;
     }
     for (uint32_t f = 0; f < NP_FIELD_SCANNED; f++) {
         if (fields[f] == NULL) {
             continue;
         }
         if (classify_tokenize(&e->toks, fields[f], strlen(fields[f])) != 0) {
+            if (e->model != NULL) {
+                classify_model_end(e->model);
+            }
             return NP_ENOMEM;
+        }
+        if (e->model != NULL) {
+            classify_model_add(e->model, &e->toks);
         }
         if (f > 0 && e->lead_field == NP_FIELD_SCANNED && e->toks.len > 0) {
             e->lead_field = f;
@@ -1270,8 +1282,8 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
             apply_use(e, &e->uses[pat->use_off + k], ps);
         }
     }
-    if (e->model != NULL && classify_model_score(e->model, fields, NP_FIELD_SCANNED) != 0) {
-        return NP_ENOMEM;
+    if (e->model != NULL) {
+        classify_model_end(e->model);
     }
     salience(e);
     kinds = kinds_of(e);

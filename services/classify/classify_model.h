@@ -46,6 +46,10 @@ typedef void (*classify_model_feature_fn)(void *ctx, uint64_t key, const struct 
 int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
                             classify_model_feature_fn fn, void *ctx);
 
+/* The same for an already tokenised text. */
+void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
+                                   void *ctx);
+
 /* 64-bit FNV-1a of the model file's bytes after the header (its checksum). */
 uint64_t classify_model_checksum(const unsigned char *p, size_t n);
 
@@ -76,6 +80,15 @@ void classify_model_stats(const struct classify_model *m, struct classify_model_
  * until the next call. Returns 0 or NP_ENOMEM.
  */
 int classify_model_score(struct classify_model *m, const char *const *fields, size_t n);
+
+/*
+ * The same in steps, for a caller that tokenises the fields itself (the rules engine): begin
+ * with the total bytes of the fields, add each field's tokens, end. begin returns 0 or
+ * NP_ENOMEM (then neither add nor end may be called).
+ */
+int classify_model_begin(struct classify_model *m, size_t text_bytes);
+void classify_model_add(struct classify_model *m, const struct classify_tokens *t);
+void classify_model_end(struct classify_model *m);
 
 /*
  * True when the last scored article was given tag name; the tag is then marked as claimed

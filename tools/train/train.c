@@ -1119,7 +1119,7 @@ void train_opts_init(struct train_opts *o)
     o->min_positives = 1;
     o->top = 10;
     o->c = 1.0;
-    o->prune = 0.01;
+    o->prune = 0.03;
     o->weighting = TRAIN_LOG_TFIDF;
     o->per_tag = true;
 }
