@@ -12,6 +12,7 @@
 #    snake_case words (`max_inflight`, `article_duplicates`: a whole word somewhere in the
 #    code, tests, scripts, config or README). A renamed function, setting or table then fails
 #    here until the docs follow.
+# 4. The include levels drawn in docs/ARCHITECTURE.md hold (see below).
 # Prints each problem; exits 1 when there is any.
 set -euo pipefail
 
@@ -46,6 +47,52 @@ while read -r f; do
     [ -n "$f" ] || continue
     git grep -qw "$f" -- "${where[@]}" || { echo "docs_check: no identifier $f"; rc=1; }
 done < <(quoted '[A-Z][A-Z0-9_]*'; quoted '[a-z][a-z0-9]*_[a-z0-9_]*')
+
+# 4. The levels drawn in docs/ARCHITECTURE.md ("Layering, from the includes") hold: every module
+#    of include/np/ is on a level, and includes (in its header and its common/ files) only
+#    modules on lower levels. common/ and include/np/ include no service or tool header; a
+#    service or tool includes only include/np/ and its own folder, except the one exception the
+#    page names (tools/train: classify_model.h, classify_text.h).
+declare -A level=()
+while read -r lv rest; do
+    for w in $rest; do
+        [ -f "include/np/$w.h" ] && level[$w]=$lv
+    done
+done < <(grep -E '^ [0-9]  ' docs/ARCHITECTURE.md | sed 's/->/ /g; s/,/ /g')
+for h in include/np/*.h; do
+    m=$(basename "$h" .h)
+    if [ -z "${level[$m]:-}" ]; then
+        echo "docs_check: module $m is on no level of docs/ARCHITECTURE.md"
+        rc=1
+        continue
+    fi
+    for f in "$h" common/"$m".c common/"$m"_*.c; do
+        [ -f "$f" ] || continue
+        while read -r inc; do
+            case $inc in
+                np/*.h) d=${inc#np/}; d=${d%.h} ;;
+                *) echo "docs_check: $f includes \"$inc\" (common/ includes only np/ headers)"; rc=1; continue ;;
+            esac
+            [ "$d" = "$m" ] && continue
+            if [ -z "${level[$d]:-}" ] || [ "${level[$d]}" -ge "${level[$m]}" ]; then
+                echo "docs_check: $f ($m, level ${level[$m]}) includes np/$d.h (level ${level[$d]:-none})"
+                rc=1
+            fi
+        done < <(grep -oE '^#include "[^"]+"' "$f" | sed 's/#include "//; s/"$//')
+    done
+done
+for dir in services/* tools/*; do
+    [ -d "$dir" ] || continue
+    for f in "$dir"/*.[ch]; do
+        while read -r inc; do
+            case $inc in np/*.h) continue ;; esac
+            [ -f "$dir/$inc" ] && continue
+            case "$dir:$inc" in tools/train:classify_model.h | tools/train:classify_text.h) continue ;; esac
+            echo "docs_check: $f includes \"$inc\", outside its folder and include/np/"
+            rc=1
+        done < <(grep -oE '^#include "[^"]+"' "$f" | sed 's/#include "//; s/"$//')
+    done
+done
 
 [ "$rc" = 0 ] && echo "docs_check: docs/ names only what exists"
 exit "$rc"
