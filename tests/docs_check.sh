@@ -54,11 +54,20 @@ done < <(quoted '[A-Z][A-Z0-9_]*'; quoted '[a-z][a-z0-9]*_[a-z0-9_]*')
 #    service or tool includes only include/np/ and its own folder, except the one exception the
 #    page names (tools/train: classify_model.h, classify_text.h).
 declare -A level=()
+# A level line: " N  mod    mod -> dep, dep    mod": the names after "->" (up to the last one
+# without a comma) are that module's includes, not modules of level N.
 while read -r lv rest; do
+    deps=false
     for w in $rest; do
-        [ -f "include/np/$w.h" ] && level[$w]=$lv
+        if [ "$w" = "->" ]; then
+            deps=true
+        elif $deps; then
+            case $w in *,) ;; *) deps=false ;; esac
+        elif [ -f "include/np/$w.h" ]; then
+            level[$w]=$lv
+        fi
     done
-done < <(grep -E '^ [0-9]  ' docs/ARCHITECTURE.md | sed 's/->/ /g; s/,/ /g')
+done < <(grep -E '^ [0-9]  ' docs/ARCHITECTURE.md)
 for h in include/np/*.h; do
     m=$(basename "$h" .h)
     if [ -z "${level[$m]:-}" ]; then
