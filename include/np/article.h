@@ -89,10 +89,11 @@ enum np_field {
     NP_FIELD_COUNT
 };
 
-/* Number of fields classify reads (scan > 0). */
+/* Number of fields classify reads (scan > 0). Each field adds a term "+ (scan > 0)", so the
+ * replacement list cannot be parenthesised as a whole. */
 enum {
     NP_FIELD_SCANNED = 0
-#define NP_X_(name, kind, max, store, scan) +((scan) > 0)
+#define NP_X_(name, kind, max, store, scan) +((scan) > 0) /* NOLINT(bugprone-macro-parentheses) */
         NP_ARTICLE_FIELDS(NP_X_)
 #undef NP_X_
 };
