@@ -125,6 +125,36 @@ static const char *refused_file(const char *name, int code)
     return msg;
 }
 
+/* section: an item's category in a named scheme, else the channel's (feed's) first category. */
+static void test_section_from_categories(void **state)
+{
+    static const char rss[] =
+        "<rss version=\"2.0\"><channel><title>Wire</title><category>China / Economy</category>"
+        "<item><title>One</title><description>a</description><category>Trade</category></item>"
+        "<item><title>Two</title><description>b</description><category>Trade</category>"
+        "<category domain=\"https://wire.example/sections\"> World /  Asia </category></item>"
+        "</channel></rss>";
+    static const char atom[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Wire</title>"
+        "<entry><title>Three</title><summary>c</summary><category term=\"oil\"/>"
+        "<category scheme=\"https://wire.example/s\" term=\"energy\" label=\"Energy\"/></entry>"
+        "<entry><title>Four</title><summary>d</summary><category term=\"oil\"/></entry></feed>";
+    struct parsed p = { 0 };
+
+    (void)state;
+    read_all(rss, strlen(rss), &p);
+    assert_string_equal(field(&p, 0, "section"), "China / Economy");
+    assert_string_equal(field(&p, 1, "section"), "World / Asia");
+    assert_string_equal(list_item(&p, 1, "source_tags", 1), "World / Asia"); /* still a tag */
+    assert_ingest_accepts(&p, 1);
+    parsed_cleanup(&p);
+    memset(&p, 0, sizeof(p));
+    read_all(atom, strlen(atom), &p);
+    assert_string_equal(field(&p, 0, "section"), "Energy");
+    assert_null(field(&p, 1, "section")); /* no scheme, and the feed names no category */
+    parsed_cleanup(&p);
+}
+
 static void test_sniff(void **state)
 {
     (void)state;
@@ -443,6 +473,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_section_from_categories),
         cmocka_unit_test(test_rss2_example),
         cmocka_unit_test(test_atom_example),
         cmocka_unit_test(test_cdata_and_html_entities),

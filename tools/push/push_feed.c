@@ -20,6 +20,10 @@
  * - Field mapping: see push_feed_next() and README ("Feeds"). Dates are normalised here with
  *   np_time_parse(); one it cannot read is not sent as published_at (ingest would refuse the
  *   whole item for it) but kept as "feed_date", which ingest stores in articles.extra.
+ *   section (the publisher's section): the item's first category in a named scheme (RSS
+ *   <category domain="...">, Atom <category scheme="...">), which stays a source tag too,
+ *   else the channel's first category (RSS <category>, RSS 1.0 dc:subject, Atom feed
+ *   <category>): a feed per section names it there.
  *   An RSS guid becomes the id when it is a permalink or a URI; any other guid is only unique
  *   within its channel, so it is prefixed with the channel's link (or title).
  */
@@ -62,6 +66,7 @@ struct push_feed {
     char *title;         /* owned, never NULL */
     char *link;      /* owned or NULL: the site's address; scopes guids, resolves relative links */
     char *lang;      /* owned or NULL */
+    char *category;  /* owned or NULL: the channel's first category, the items' default section */
     xmlNodePtr feed; /* the channel or feed element (borrowed from doc) */
     xmlNodePtr *items; /* owned array, nodes borrowed from doc */
     size_t n;
@@ -87,6 +92,7 @@ struct fields {
     char *date;        /* raw: pubDate, dc:date, Atom published */
     char *updated;     /* raw: Atom updated (used when there is no published) */
     char *id;
+    char *section; /* RSS <category domain=...>, Atom <category scheme=...>: the first one */
     json_t *authors;
     json_t *tags;
     bool nomem;
@@ -293,6 +299,15 @@ static void keep_first(char **slot, char *v)
     }
 }
 
+/* s with its white space normalised, in place, as ingest does for a short field (NULL stays). */
+static char *one_line(char *s)
+{
+    if (s != NULL) {
+        np_text_normalise_space(s, false);
+    }
+    return s;
+}
+
 /* Appends v to a list of strings unless it is already there; takes v. */
 static void list_add(struct fields *f, json_t *list, char *v)
 {
@@ -382,6 +397,10 @@ static void rss2_field(struct fields *f, xmlNodePtr c, char **guid, bool *permal
     } else if (is_el(c, NULL, "pubDate")) {
         keep_first(&f->date, text_of(c, &f->nomem));
     } else if (is_el(c, NULL, "category")) {
+        if (f->section == NULL && xmlHasProp(c, BAD_CAST "domain")) {
+            /* A category in a named scheme is the publisher's section; it stays a tag too. */
+            f->section = one_line(text_of(c, &f->nomem));
+        }
         list_add(f, f->tags, text_of(c, &f->nomem));
     } else if (is_el(c, NULL, "author")) {
         list_add(f, f->authors, rss_author(text_of(c, &f->nomem)));
@@ -486,14 +505,28 @@ static void atom_authors(struct fields *f, xmlNodePtr parent)
     }
 }
 
-static void atom_category(struct fields *f, xmlNodePtr c)
+/* An Atom category's label, else its term; NULL when it has neither. */
+static char *atom_category_name(xmlNodePtr c, bool *nomem)
 {
     xmlChar *label = xmlGetProp(c, BAD_CAST "label");
     xmlChar *term = label == NULL ? xmlGetProp(c, BAD_CAST "term") : NULL;
+    const char *name = (const char *)(label != NULL ? label : term);
+    char *s = trimmed(name);
 
-    list_add(f, f->tags, trimmed((const char *)(label != NULL ? label : term)));
+    if (s == NULL && name != NULL && name[strspn(name, " \t\r\n")] != '\0') {
+        *nomem = true;
+    }
     xmlFree(label);
     xmlFree(term);
+    return s;
+}
+
+static void atom_category(struct fields *f, xmlNodePtr c)
+{
+    if (f->section == NULL && xmlHasProp(c, BAD_CAST "scheme")) {
+        f->section = one_line(atom_category_name(c, &f->nomem));
+    }
+    list_add(f, f->tags, atom_category_name(c, &f->nomem));
 }
 
 static void read_atom(struct push_feed *feed, xmlNodePtr entry, struct fields *f)
@@ -576,6 +609,7 @@ static json_t *to_json(const struct push_feed *feed, struct fields *f)
     }
     set_str(o, "source", feed->title, &f->nomem);
     set_str(o, "lang", feed->lang, &f->nomem);
+    set_str(o, "section", f->section != NULL ? f->section : feed->category, &f->nomem);
     if (json_array_size(f->authors) > 0 && json_object_set(o, "authors", f->authors) != 0) {
         f->nomem = true;
     }
@@ -598,6 +632,7 @@ static void fields_cleanup(struct fields *f)
     free(f->date);
     free(f->updated);
     free(f->id);
+    free(f->section);
     json_decref(f->authors);
     json_decref(f->tags);
 }
@@ -699,6 +734,7 @@ static int recognise(struct push_feed *f, struct np_err *err)
         f->lang = feed_text(f->feed, NULL, "language", false);
         f->link = feed_text(f->feed, NULL, "link", false);
         f->title = feed_text(f->feed, NULL, "title", true);
+        f->category = one_line(feed_text(f->feed, NULL, "category", false));
     } else if (is_el(root, NS_RDF, "RDF")) {
         f->kind = KIND_RDF;
         bool rss1 = child_el(root, NS_RSS1, "channel") != NULL;
@@ -715,6 +751,7 @@ static int recognise(struct push_feed *f, struct np_err *err)
         f->lang = feed_text(f->feed, NS_DC, "language", false);
         f->link = feed_text(f->feed, f->item_ns, "link", false);
         f->title = feed_text(f->feed, f->item_ns, "title", true);
+        f->category = one_line(feed_text(f->feed, NS_DC, "subject", false));
     } else if (is_el(root, NS_ATOM, "feed")) {
         xmlNodePtr t = child_el(root, NS_ATOM, "title");
         bool nomem = false;
@@ -733,6 +770,10 @@ static int recognise(struct push_feed *f, struct np_err *err)
         }
         for (xmlNodePtr c = root->children; c != NULL && f->link == NULL; c = c->next) {
             f->link = is_el(c, NS_ATOM, "link") ? atom_link(f->doc, c, &nomem) : NULL;
+        }
+        for (xmlNodePtr c = root->children; c != NULL && f->category == NULL; c = c->next) {
+            f->category =
+                is_el(c, NS_ATOM, "category") ? one_line(atom_category_name(c, &nomem)) : NULL;
         }
     } else {
         return np_err_set(
@@ -847,6 +888,7 @@ void push_feed_destroy(struct push_feed **fp)
     free(f->title);
     free(f->link);
     free(f->lang);
+    free(f->category);
     free(f);
     *fp = NULL;
 }
