@@ -29,7 +29,9 @@
  */
 #include "push_feed.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +83,7 @@ struct parse_state {
     int line;
     int column;
     char msg[160];
+    char generic[96]; /* what libxml2 said without a context (an encoding error) */
 };
 
 /* The fields of one item as they are collected. */
@@ -134,6 +137,23 @@ static void on_error(void *data, xmlErrorPtr e)
             st->msg[i] = ' ';
         }
     }
+}
+
+/* libxml2 reports a few errors (encoding conversion, I/O) without a parser context, through
+ * its generic handler, which would print them on stderr: the start of the first is kept for the
+ * error message instead. */
+__attribute__((format(printf, 2, 3))) static void on_generic(void *ctx, const char *fmt, ...)
+{
+    struct parse_state *st = ctx;
+    size_t n = strlen(st->generic);
+    va_list ap;
+
+    if (n + 1 >= sizeof(st->generic) || strchr(st->generic, '\n') != NULL) {
+        return; /* full, or the first message is complete */
+    }
+    va_start(ap, fmt);
+    vsnprintf(st->generic + n, sizeof(st->generic) - n, fmt, ap);
+    va_end(ap);
 }
 
 /* Any entity declaration stops the parse: see the module comment. */
@@ -804,8 +824,10 @@ static int parse(const char *buf, size_t len, xmlDocPtr *out, struct np_err *err
     ctxt->sax->entityDecl = on_entity_decl;
     ctxt->sax->serror = on_error;
     ctxt->sax->initialized = XML_SAX2_MAGIC;
+    xmlSetGenericErrorFunc(&st, on_generic);
     doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+    xmlSetGenericErrorFunc(NULL, NULL); /* NULL: libxml2's default again */
     if (st.entity) {
         rc = np_err_set(err, NP_EPARSE, "",
                         "line %d, column %d: the feed declares an entity (<!ENTITY %s ...>); "
@@ -815,9 +837,11 @@ static int parse(const char *buf, size_t len, xmlDocPtr *out, struct np_err *err
         xmlFreeDoc(doc);
         doc = NULL;
     } else if (doc == NULL || !ctxt->wellFormed) {
+        st.generic[strcspn(st.generic, "\n")] = '\0';
         if (st.have_error) {
-            rc = np_err_set(err, NP_EPARSE, "", "line %d, column %d: %s", st.line, st.column,
-                            st.msg);
+            rc = np_err_set(err, NP_EPARSE, "", "line %d, column %d: %s%s%s%s", st.line, st.column,
+                            st.msg, st.generic[0] != '\0' ? " (" : "", st.generic,
+                            st.generic[0] != '\0' ? ")" : "");
         } else {
             rc = np_err_set(err, NP_EPARSE, "", "not well-formed XML");
         }

@@ -31,8 +31,8 @@ bool push_feed_sniff(const char *buf, size_t len);
  * On success stores a new feed in *out (push_feed_destroy()) and returns 0. Returns NP_ETOOBIG
  * (too large), NP_EPARSE (not well-formed XML, invalid UTF-8, an entity declaration, or not a
  * feed: err's message says which and, for XML errors, names the line and column), or
- * NP_ENOMEM. *out is untouched on failure. Not thread-safe with other libxml2 users that set
- * its global error handler.
+ * NP_ENOMEM. *out is untouched on failure. Not thread-safe with other libxml2 users: while it
+ * parses, libxml2's generic error handler is silenced (and set back to the default after).
  */
 int push_feed_open(const char *buf, size_t len, struct push_feed **out, struct np_err *err);
 
