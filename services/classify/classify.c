@@ -230,7 +230,9 @@ static int classify_article(struct classify *c, struct np_envelope *env, zmq_msg
     env->tags = NULL;
     env->entities = NULL;
     env->classified_at = when;
-    if (np_msg_encode(env, c->result.p, &buf, &len) != 0) {
+    rc = np_msg_encode(env, c->result.p, &buf, &len);
+    env->classified_at = NULL; /* when dies with this call; env is the caller's */
+    if (rc != 0) {
         return NP_ENOMEM;
     }
     np_log_debug("tagged article_id=%s seq=%" PRIu64 " tags=%zu", env->id, env->seq,

@@ -699,7 +699,7 @@ static void show_unanswered(struct push *p)
     if (p->unanswered == 0) {
         return;
     }
-    busy = calloc(p->unanswered, sizeof(*busy));
+    busy = calloc(p->unanswered, sizeof(*busy)); /* NOLINT(bugprone-sizeof-expression) */
     if (busy == NULL) {
         return;
     }
@@ -708,7 +708,8 @@ static void show_unanswered(struct push *p)
             busy[n++] = &p->slots[i];
         }
     }
-    qsort(busy, n, sizeof(*busy), by_id);
+    /* busy holds pointers to slots: sizeof(*busy) is a pointer's size, as meant. */
+    qsort(busy, n, sizeof(*busy), by_id); /* NOLINT(bugprone-sizeof-expression) */
     for (size_t i = 0; i < n && i < SHOWN; i++) {
         fprintf(p->out, "%s: unanswered\n", busy[i]->label);
     }
