@@ -64,6 +64,7 @@
 #include "classify_model.h"
 #include "classify_taxonomy.h"
 #include "classify_text.h"
+#include "np/buf.h"
 
 #define EVIDENCE_MAX      (10)
 #define WILDCARDS_MAX     (16) /* wildcard prefixes one token can extend */
@@ -632,9 +633,7 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
 static int read_file(const char *path, char **out, size_t *len, struct np_err *err)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0;
-    size_t cap = 0;
+    struct np_buf b = { 0 };
     int rc = NP_EIO;
 
     if (f == NULL) {
@@ -642,21 +641,18 @@ static int read_file(const char *path, char **out, size_t *len, struct np_err *e
                           strerror(errno));
     }
     for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *p = realloc(buf, cap);
-            if (p == NULL) {
-                rc = np_err_set(err, NP_ENOMEM, "", "out of memory");
-                goto out;
-            }
-            buf = p;
+        size_t got = 0;
+
+        if (!np_buf_reserve(&b, 65536)) {
+            rc = np_err_set(err, NP_ENOMEM, "", "out of memory");
+            goto out;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
+        got = fread(b.p + b.len, 1, 65536, f);
+        b.len += got;
         if (got == 0) {
             break;
         }
-        if (n > TAXONOMY_FILE_MAX) {
+        if (b.len > TAXONOMY_FILE_MAX) {
             rc = np_err_set(err, NP_ETOOBIG, "", "taxonomy \"%s\" is larger than %ld bytes", path,
                             (long)TAXONOMY_FILE_MAX);
             goto out;
@@ -666,12 +662,12 @@ static int read_file(const char *path, char **out, size_t *len, struct np_err *e
         rc = np_err_set(err, NP_EIO, "", "cannot read taxonomy \"%s\"", path);
         goto out;
     }
-    *out = buf;
-    *len = n;
-    buf = NULL;
+    *out = b.p;
+    *len = b.len;
+    b.p = NULL;
     rc = 0;
 out:
-    free(buf);
+    np_buf_cleanup(&b);
     fclose(f);
     return rc;
 }

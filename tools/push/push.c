@@ -38,6 +38,7 @@
 #include "push_feed.h"
 #include "push_text.h"
 #include "np/article.h"
+#include "np/buf.h"
 #include "np/curve.h"
 #include "np/err.h"
 #include "np/zsock.h"
@@ -166,30 +167,23 @@ static double now_s(void)
 
 static int read_stdin(struct input *in)
 {
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap);
+    struct np_buf b = { 0 };
 
-    while (buf != NULL) {
-        size_t n = fread(buf + in->len, 1, cap - in->len, stdin);
+    while (np_buf_reserve(&b, 1 << 16)) {
+        size_t n = fread(b.p + b.len, 1, 1 << 16, stdin);
 
-        in->len += n;
         if (n == 0) {
             break;
         }
-        if (in->len == cap) {
-            char *b = realloc(buf, cap * 2);
-
-            if (b == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
+        b.len += n;
     }
-    in->data = buf;
-    return buf != NULL && !ferror(stdin) ? 0 : NP_EIO;
+    if (b.failed || ferror(stdin)) {
+        np_buf_cleanup(&b);
+        return NP_EIO;
+    }
+    in->data = b.p;
+    in->len = b.len;
+    return 0;
 }
 
 static int map_file(struct input *in)

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "np/buf.h"
+#include "np/err.h"
+
 enum section {
     SEC_BODY,
     SEC_SUMMARY,
@@ -34,33 +37,14 @@ static const struct {
     { "Full Text", SEC_BODY },
 };
 
-/* A growing text buffer for one section. */
-struct text {
-    char *s;
-    size_t len;
-    size_t cap;
-};
-
-static int text_add(struct text *t, const char *p, size_t n, const char *sep)
+/* Appends p[0..n) to t, after sep when t is not empty. */
+static int text_add(struct np_buf *t, const char *p, size_t n, const char *sep)
 {
-    size_t seplen = t->len > 0 ? strlen(sep) : 0;
-
-    if (t->len + seplen + n + 1 > t->cap) {
-        size_t cap = (t->len + seplen + n + 1) * 2;
-        char *s = realloc(t->s, cap);
-
-        if (s == NULL) {
-            return NP_ENOMEM;
-        }
-        t->s = s;
-        t->cap = cap;
+    if (t->len > 0) {
+        np_buf_puts(t, sep);
     }
-    memcpy(t->s + t->len, sep, seplen);
-    t->len += seplen;
-    memcpy(t->s + t->len, p, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-    return 0;
+    np_buf_put(t, p, n);
+    return t->failed ? NP_ENOMEM : 0;
 }
 
 /* Trims ASCII white space (and a UTF-8 BOM) from both ends of [*p, *p + *n). */
@@ -135,7 +119,7 @@ static int parse_source_line(json_t *obj, const char *p, size_t n)
 struct reader {
     json_t *obj;
     json_t *tags;
-    struct text sec[SEC_COUNT];
+    struct np_buf sec[SEC_COUNT];
     const char *title;
     size_t title_len;
 
@@ -230,7 +214,7 @@ int push_text_parse(const char *buf, size_t len, json_t **out, struct np_err *er
         }
     }
     for (int i = 0; i < SEC_COUNT; i++) {
-        rc = r.sec[i].len > 0 ? set_stringn(r.obj, section_keys[i], r.sec[i].s, r.sec[i].len) : 0;
+        rc = r.sec[i].len > 0 ? set_stringn(r.obj, section_keys[i], r.sec[i].p, r.sec[i].len) : 0;
         if (rc != 0) {
             goto out;
         }
@@ -248,7 +232,7 @@ int push_text_parse(const char *buf, size_t len, json_t **out, struct np_err *er
     rc = 0;
 out:
     for (int i = 0; i < SEC_COUNT; i++) {
-        free(r.sec[i].s);
+        np_buf_cleanup(&r.sec[i]);
     }
     json_decref(r.tags);
     json_decref(r.obj);
