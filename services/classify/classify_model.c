@@ -58,6 +58,11 @@ struct mfeat {
     uint32_t str_len;
 };
 
+/* Feature keys are looked up in batches of this many: the first pass prefetches each key's
+ * slot of the (several MB) table, the second reads them, so the cache misses overlap instead of
+ * stalling one after the other. Measured on Reuters with a 115-tag model: see README. */
+#define MODEL_PENDING (64)
+
 struct mweight {
     uint32_t tag;
     float w;
@@ -103,7 +108,9 @@ struct classify_model {
     uint32_t *hidx;   /* local table feature -> hit + 1, hidx_cap slots (power of two) */
     size_t hidx_init; /* hidx[0..hidx_init) are initialised (all zero between articles) */
     size_t hidx_cap;
-    size_t hmask;   /* the part of hidx this article uses, minus one */
+    size_t hmask;                    /* the part of hidx this article uses, minus one */
+    uint64_t pending[MODEL_PENDING]; /* feature keys whose table slots are being prefetched */
+    size_t n_pending;
     double *margin; /* per tag */
     struct given *given;
     size_t n_given;
@@ -576,16 +583,13 @@ static int reserve_hits(struct classify_model *m, size_t n)
     return 0;
 }
 
-static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i, size_t n)
+/* Counts the feature with this key in the article's hits, when the model knows it. */
+static void count_feature(struct classify_model *m, uint64_t key)
 {
-    struct classify_model *m = ctx;
     uint32_t f = lookup(m, key);
     size_t mask = m->hmask;
     size_t s = 0;
 
-    (void)t;
-    (void)i;
-    (void)n;
     if (f == UINT32_MAX) {
         return;
     }
@@ -598,10 +602,34 @@ static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
         }
         s = (s + 1) & mask;
     }
+    __builtin_prefetch(&m->feats[f]); /* read when the article ends */
     m->hits[m->n_hits].feat = f;
     m->hits[m->n_hits].tf = 1;
     m->hits[m->n_hits].slot = (uint32_t)s;
     m->hidx[s] = (uint32_t)++m->n_hits;
+}
+
+/* Counts the keys waiting in pending. */
+static void flush_pending(struct classify_model *m)
+{
+    for (size_t i = 0; i < m->n_pending; i++) {
+        count_feature(m, m->pending[i]);
+    }
+    m->n_pending = 0;
+}
+
+static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i, size_t n)
+{
+    struct classify_model *m = ctx;
+
+    (void)t;
+    (void)i;
+    (void)n;
+    if (m->n_pending == MODEL_PENDING) {
+        flush_pending(m);
+    }
+    __builtin_prefetch(&m->table[key & m->mask]);
+    m->pending[m->n_pending++] = key;
 }
 
 /* Zeroes the slots of the local index this article used. */
@@ -646,6 +674,7 @@ int classify_model_begin(struct classify_model *m, size_t text_bytes)
 
     m->n_hits = 0;
     m->n_given = 0;
+    m->n_pending = 0;
     /* Distinct features: at most two per byte (a token takes one), at most the vocabulary. */
     return reserve_hits(m, 2 * total < m->n_feats ? 2 * total : (size_t)m->n_feats + 1);
 }
@@ -659,10 +688,13 @@ void classify_model_end(struct classify_model *m)
 {
     double norm = 0;
 
+    flush_pending(m);
     for (size_t i = 0; i < m->n_hits; i++) {
         struct hit *h = &m->hits[i];
-        float v = (1.0f + logf((float)h->tf)) * m->feats[h->feat].idf;
+        const struct mfeat *f = &m->feats[h->feat];
+        float v = (1.0f + logf((float)h->tf)) * f->idf;
 
+        __builtin_prefetch(m->w + f->w_off); /* the weights score_hits() reads next */
         h->v = v;
         norm += (double)v * v;
     }
