@@ -64,27 +64,9 @@ void classify_tokens_cleanup(struct classify_tokens *t)
         return;
     }
     free(t->tok);
-    free(t->norm);
+    np_buf_cleanup(&t->norm);
     free(t->cp);
     memset(t, 0, sizeof(*t));
-}
-
-static int reserve_norm(struct classify_tokens *t, size_t need)
-{
-    if (need <= t->norm_cap) {
-        return 0;
-    }
-    size_t cap = t->norm_cap ? t->norm_cap : 256;
-    while (cap < need) {
-        cap *= 2;
-    }
-    char *p = realloc(t->norm, cap);
-    if (p == NULL) {
-        return NP_ENOMEM;
-    }
-    t->norm = p;
-    t->norm_cap = cap;
-    return 0;
 }
 
 static int reserve_tok(struct classify_tokens *t, size_t need)
@@ -177,7 +159,7 @@ static int map_token(struct classify_tokens *t, const unsigned char *src, size_t
 {
     utf8proc_ssize_t m = 0;
 
-    t->norm_len = norm_off;
+    t->norm.len = norm_off;
     for (;;) {
         m = utf8proc_decompose(src, (utf8proc_ssize_t)n, t->cp, (utf8proc_ssize_t)t->cp_cap,
                                MAP_OPTS);
@@ -196,13 +178,13 @@ static int map_token(struct classify_tokens *t, const unsigned char *src, size_t
         return 0;
     }
     /* Leave room for the rest of the text's ASCII fast path as well. */
-    if (reserve_norm(t, norm_off + (size_t)m * 4 + rest + 1) != 0) {
+    if (!np_buf_reserve(&t->norm, (size_t)m * 4 + rest)) {
         return NP_ENOMEM;
     }
     for (utf8proc_ssize_t k = 0; k < m; k++) {
         if (word_category(t->cp[k])) {
-            t->norm_len +=
-                (size_t)utf8proc_encode_char(t->cp[k], (utf8proc_uint8_t *)t->norm + t->norm_len);
+            t->norm.len +=
+                (size_t)utf8proc_encode_char(t->cp[k], (utf8proc_uint8_t *)t->norm.p + t->norm.len);
         }
     }
     return 0;
@@ -216,7 +198,7 @@ static void begin(struct classify_tokens *t, struct cursor *c, size_t i)
     c->seg = 0;
     c->dots = 0;
     t->tok[t->len].off = (uint32_t)i;
-    t->tok[t->len].norm_off = (uint32_t)t->norm_len;
+    t->tok[t->len].norm_off = (uint32_t)t->norm.len;
 }
 
 /* Closes the open token at byte end (exclusive). */
@@ -232,7 +214,7 @@ static int finish(struct classify_tokens *t, struct cursor *c, const unsigned ch
         }
     }
     tk->len = (uint32_t)(end - c->start);
-    tk->norm_len = (uint32_t)(t->norm_len - tk->norm_off);
+    tk->norm_len = (uint32_t)(t->norm.len - tk->norm_off);
     if (tk->norm_len > 0) {
         t->len++;
     }
@@ -271,17 +253,17 @@ static size_t ascii_run(struct classify_tokens *t, struct cursor *c, const unsig
                         size_t len, size_t i)
 {
     size_t j = i;
-    size_t k = t->norm_len;
+    size_t k = t->norm.len;
 
     if (!c->open) {
         begin(t, c, i);
     }
     while (j < len && p[j] < 0x80 && ascii_fold[p[j]] != 0) {
-        t->norm[k++] = (char)ascii_fold[p[j]];
+        t->norm.p[k++] = (char)ascii_fold[p[j]];
         j++;
     }
     c->seg += j - i;
-    t->norm_len = k;
+    t->norm.len = k;
     return j;
 }
 
@@ -335,9 +317,9 @@ int classify_tokenize(struct classify_tokens *t, const char *s, size_t len)
     int rc = 0;
 
     t->len = 0;
-    t->norm_len = 0;
+    np_buf_reset(&t->norm);
     /* At most one token per two bytes, plus one; ASCII never grows when normalised. */
-    if (reserve_tok(t, len / 2 + 2) != 0 || reserve_norm(t, len + 1) != 0) {
+    if (reserve_tok(t, len / 2 + 2) != 0 || !np_buf_reserve(&t->norm, len)) {
         return NP_ENOMEM;
     }
     while (i < len) {
@@ -362,7 +344,7 @@ int classify_tokenize(struct classify_tokens *t, const char *s, size_t len)
     return 0;
 fail:
     t->len = 0;
-    t->norm_len = 0;
+    np_buf_reset(&t->norm);
     return NP_ENOMEM;
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "np/buf.h"
+
 /* One token: where it sits in the original text and its normalised form. */
 struct classify_token {
     uint32_t off;      /* byte offset of the token in the original text */
@@ -27,10 +29,8 @@ struct classify_tokens {
     struct classify_token *tok; /* owned, len used of cap */
     size_t len;
     size_t cap;
-    char *norm; /* owned: the normalised forms back to back, not NUL-terminated */
-    size_t norm_len;
-    size_t norm_cap;
-    int32_t *cp; /* owned scratch: code points for utf8proc */
+    struct np_buf norm; /* owned: the normalised forms back to back */
+    int32_t *cp;        /* owned scratch: code points for utf8proc */
     size_t cp_cap;
 };
 
@@ -48,7 +48,7 @@ int classify_tokenize(struct classify_tokens *t, const char *s, size_t len);
 /* The normalised form of token i (not NUL-terminated; length t->tok[i].norm_len). */
 static inline const char *classify_token_norm(const struct classify_tokens *t, size_t i)
 {
-    return t->norm + t->tok[i].norm_off;
+    return t->norm.p + t->tok[i].norm_off;
 }
 
 /*

@@ -36,6 +36,7 @@
 
 #include "classify_model.h"
 #include "classify_text.h"
+#include "np/buf.h"
 #include "np/err.h"
 
 #define N_FIELDS  (5)
@@ -92,9 +93,7 @@ struct data {
     struct vent *voc;
     size_t voc_mask;
     size_t voc_len;
-    char *str;
-    size_t str_len;
-    size_t str_cap;
+    struct np_buf str; /* the phrases of the vocabulary, back to back */
 
     struct tagent *tags;
     size_t n_tags;
@@ -152,18 +151,8 @@ static struct vent *voc_find(const struct data *d, uint64_t key)
 
 static void add_str(struct data *d, const char *s, size_t n)
 {
-    while (d->str_len + n > d->str_cap) {
-        size_t c = d->str_cap ? d->str_cap * 2 : 1 << 20;
-        char *p = realloc(d->str, c);
-        if (p == NULL) {
-            d->oom = true;
-            return;
-        }
-        d->str = p;
-        d->str_cap = c;
-    }
-    memcpy(d->str + d->str_len, s, n);
-    d->str_len += n;
+    np_buf_put(&d->str, s, n);
+    d->oom = d->oom || d->str.failed;
 }
 
 static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i, size_t n)
@@ -184,13 +173,13 @@ static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
     v = voc_find(d, key);
     if (v->key == 0) {
         v->key = key;
-        v->str_off = (uint32_t)d->str_len;
+        v->str_off = (uint32_t)d->str.len;
         add_str(d, classify_token_norm(t, i), t->tok[i].norm_len);
         if (n == 2) {
             add_str(d, " ", 1);
             add_str(d, classify_token_norm(t, i + 1), t->tok[i + 1].norm_len);
         }
-        v->str_len = (uint32_t)(d->str_len - v->str_off);
+        v->str_len = (uint32_t)(d->str.len - v->str_off);
         d->voc_len++;
     }
     if (v->last_doc != d->n_docs + 1) {
@@ -1052,7 +1041,7 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
         put_bytes(b, name, strlen(name));
     }
     for (uint32_t f = 0; f < d->n_feats; f++) {
-        put_bytes(b, d->str + d->feat[f].str_off, d->feat[f].str_len);
+        put_bytes(b, d->str.p + d->feat[f].str_off, d->feat[f].str_len);
     }
     /* The phrase bytes and the checksum, now that everything is laid out. */
     {
@@ -1131,7 +1120,7 @@ static void data_free(struct data *d)
     free(d->lab_off);
     free(d->labs);
     free(d->voc);
-    free(d->str);
+    np_buf_cleanup(&d->str);
     for (size_t i = 0; i < d->n_tags; i++) {
         free(d->tags[i].name);
     }
