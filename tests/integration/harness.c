@@ -9,9 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <zmq.h>
 
 extern char **environ;
 
@@ -304,4 +309,40 @@ void h_pipeline_cleanup(struct h_pipeline *p)
             fprintf(stderr, "could not remove %s\n", p->dir);
         }
     }
+}
+
+int h_free_port(void)
+{
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+void *h_ingest_socket(struct h_pipeline *p, void *ctx, int type, const char *name)
+{
+    void *s = zmq_socket(ctx, type);
+    char ep[128];
+    int linger = 1000;
+
+    snprintf(ep, sizeof(ep), "ipc://%s/%s", p->dir, name);
+    if (s == NULL || zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(s, ep) != 0) {
+        if (s != NULL) {
+            zmq_close(s);
+        }
+        return NULL;
+    }
+    return s;
 }

@@ -26,6 +26,13 @@ struct h_pipeline {
     PGconn *conn;
 };
 
+/* A loopback TCP port nobody listens on right now (for a worker's metrics port). */
+int h_free_port(void);
+
+/* A new ZeroMQ socket of `type` (ZMQ_PUSH, ZMQ_DEALER, ...) in ctx, linger 1 s, connected to
+ * ingest's endpoint `name` ("pull" or "router") of p; NULL when it cannot be made. */
+void *h_ingest_socket(struct h_pipeline *p, void *ctx, int type, const char *name);
+
 /* Seconds on the monotonic clock. */
 double h_now(void);
 

@@ -510,23 +510,6 @@ static void test_refused_row(void **state)
 
 /* ---- durable acknowledgements (issue 11) ---- */
 
-/* A loopback port nobody listens on right now. */
-static int free_port(void)
-{
-    struct sockaddr_in a = { 0 };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* GETs path from ingest's HTTP port: the response (status line to body) in a new string. */
 static char *ingest_http(struct run *r, const char *path)
 {
@@ -599,7 +582,7 @@ static double wait_metric(struct run *r, const char *name, double want, double s
 /* Gives ingest a metrics port of its own (kept across restarts). */
 static void ingest_metrics_on(struct run *r, int slot)
 {
-    r->metrics_port = free_port();
+    r->metrics_port = h_free_port();
     snprintf(r->port_env, sizeof(r->port_env), "NP_INGEST_METRICS_PORT=%d", r->metrics_port);
     r->p.extra_env[H_INGEST][slot] = r->port_env;
 }

@@ -28,23 +28,6 @@
 
 #define PUSHED 50
 
-/* A loopback port nobody listens on right now. */
-static int free_port(void)
-{
-    struct sockaddr_in a = { 0 };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* GET path from 127.0.0.1:port; returns the status code, the body in a new string. */
 static int http_get(int port, const char *path, char **body)
 {
@@ -163,7 +146,7 @@ static void test_metrics_and_readiness(void **state)
     int linger = 1000;
 
     for (int w = 0; w < H_WORKERS; w++) {
-        port[w] = free_port();
+        port[w] = h_free_port();
         snprintf(env[w], sizeof(env[w]), "%s=%d", vars[w], port[w]);
         p->extra_env[w][0] = env[w];
         p->extra_env[w][1] = w == H_STORE ? "NP_STORE_MAX_RETRY_MS=500" : NULL;

@@ -42,8 +42,6 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char src[1024];
-    char ep[128];
-    int linger = 1000;
 
     if (f == NULL || h_pipeline_init(&f->p, "reload") != 0) {
         return -1;
@@ -55,10 +53,10 @@ static int setup(void **state)
     f->p.extra_env[H_CLASSIFY][0] = f->env;
     h_start_all(&f->p);
     f->ctx = zmq_ctx_new();
-    f->push = zmq_socket(f->ctx, ZMQ_PUSH);
-    zmq_setsockopt(f->push, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(ep, sizeof(ep), "ipc://%s/pull", f->p.dir);
-    zmq_connect(f->push, ep);
+    f->push = h_ingest_socket(&f->p, f->ctx, ZMQ_PUSH, "pull");
+    if (f->push == NULL) {
+        return -1;
+    }
     *state = f;
     return 0;
 }
