@@ -112,6 +112,30 @@ static int get_strings(const struct np_json *obj, const struct member *list,
     return 0;
 }
 
+/* The members every envelope has, whatever its kind; kind is returned for the caller. */
+static int decode_common(const struct np_json *root, const struct np_json *origin,
+                         struct np_envelope *env, const char **kind, struct np_err *err)
+{
+    int rc = get_strings(origin, origin_members, env, err);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = get_strings(root, common_members, env, err);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = get_string(root, "kind", true, kind, err);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = get_array(root, "tags", &env->tags, err);
+    if (rc != 0) {
+        return rc;
+    }
+    return get_array(root, "entities", &env->entities, err);
+}
+
 static int decode_fields(const struct np_json *root, struct np_envelope *env, struct np_err *err)
 {
     const struct np_json *v = np_json_get(root, "v");
@@ -135,11 +159,7 @@ static int decode_fields(const struct np_json *root, struct np_envelope *env, st
         return np_err_set(err, NP_EINVAL, "duplicate", "must be true or false");
     }
     env->duplicate = dup != NULL && dup->type == NP_JSON_TRUE;
-    rc = get_strings(origin, origin_members, env, err);
-    rc = rc != 0 ? rc : get_strings(root, common_members, env, err);
-    rc = rc != 0 ? rc : get_string(root, "kind", true, &kind, err);
-    rc = rc != 0 ? rc : get_array(root, "tags", &env->tags, err);
-    rc = rc != 0 ? rc : get_array(root, "entities", &env->entities, err);
+    rc = decode_common(root, origin, env, &kind, err);
     if (rc != 0) {
         return rc;
     }
