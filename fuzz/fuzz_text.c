@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "np/article.h"
+#include "fuzz_ingest.h"
 #include "push_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,9 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct np_err err = { 0 };
-    struct np_article *a = NULL;
     json_t *obj = NULL;
-    char *text = NULL;
 
     if (push_text_parse((const char *)data, size, &obj, &err) != 0) {
         if (obj != NULL) {
@@ -34,13 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_text: result is not an object\n");
         abort();
     }
-    text = json_dumps(obj, JSON_COMPACT);
-    if (text != NULL) {
-        if (np_article_parse(text, strlen(text), &a, &err) == 0) {
-            np_article_destroy(&a);
-        }
-        free(text);
-    }
+    fuzz_as_ingest(obj);
     json_decref(obj);
     return 0;
 }
