@@ -5,6 +5,7 @@
  * is taken as a model with its checksum field recomputed first (when it is long enough for a
  * header): the bounds checks behind it are what gets fuzzed. A model that loads is run once on
  * a small fixed article and its tags written, so the scorer and the evidence are exercised too.
+ * Seed: fuzz/corpus/model/small.model, a 6 KB version 2 model trained on our own sentences.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,12 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(img, data, size);
     if (size >= CLASSIFY_MODEL_HEADER) {
-        uint64_t sum =
-            classify_model_checksum(img + CLASSIFY_MODEL_HEADER, size - CLASSIFY_MODEL_HEADER);
-
-        for (int i = 0; i < 8; i++) {
-            img[32 + i] = (unsigned char)(sum >> (8 * i));
-        }
+        classify_model_seal(img, size);
     }
     m = classify_model_load_mem(img, size, &err);
     free(img);

@@ -312,8 +312,10 @@ static struct classify_model *load_model(const char *path, const char *what)
         return NULL;
     }
     classify_model_stats(m, &st);
-    np_log_info("model loaded path=\"%s\" tags=%zu features=%zu weights=%zu bytes=%zu", path,
-                st.tags, st.features, st.weights, st.file_bytes);
+    np_log_info("model loaded path=\"%s\" tags=%zu features=%zu weighted=%zu weights=%zu "
+                "bytes=%zu memory=%zu",
+                path, st.tags, st.features, st.weighted, st.weights, st.file_bytes,
+                st.memory_bytes);
     return m;
 }
 

@@ -2,30 +2,53 @@
  *
  * Features: the normalised tokens of classify_text.c (NFKC, case folded); every token that does
  * not start with a digit is a unigram, every two such tokens in a row a bigram (numbers break
- * bigrams, and a bigram never spans two fields). A feature is known by a 64-bit key: FNV-1a of
- * the normalised token, mixed; a bigram's key mixes its two tokens' keys. Value of a feature in
- * an article: (1 + ln tf) x idf, the vector L2-normalised over all of the model's vocabulary
- * (what the trainer did). Per tag: margin = bias + sum of value x weight; the tag is given when
- * margin >= the tag's threshold (chosen by cross-validation when training); its score is
- * margin - threshold, its evidence the features with the largest value x weight.
+ * bigrams, and a bigram never spans two fields). A feature is known by a 64-bit key: the
+ * normalised token's bytes taken 8 at a time (little-endian), mixed (token_key(); version 1
+ * hashed byte by byte, FNV-1a); a bigram's key mixes its two tokens' keys. The model's
+ * vocabulary is looked up by key prefix (classify_model_prefix(): the top bucket bits + 23 bits
+ * of the key), which the trainer uses too: an article's key is the vocabulary feature with the
+ * same prefix, or no feature.
+ *
+ * Value of a feature in an article: (1 + ln tf) x idf / norm, with norm = sqrt(sum over the
+ * article's vocabulary features of ((1 + ln tf) x norm idf)^2); the norm idf is the idf rounded
+ * to a multiple of the file's idf step (classify_model_norm_idf(), one byte per feature in
+ * memory). Per tag: margin = bias + sum of value x weight; the tag is given when margin >= the
+ * tag's threshold (chosen by cross-validation when training); its score is margin - threshold,
+ * its evidence the features with the largest value x weight.
  *
  * File format (little-endian; newspipe-train writes it):
- *   header, 48 bytes: "NPMODEL\0", u32 version (1), u32 tags, u32 features, u32 weights,
- *     u32 phrase bytes, u32 flags (0), u64 checksum (FNV-1a 64 of everything after the header),
- *     u64 reserved (0)
+ *   header, 64 bytes: "NPMODEL\0", u32 version (2), u32 tags, u32 features, u32 weights,
+ *     u32 phrase bytes, u32 flags (0), u64 checksum (FNV-1a 64 of every byte from offset 48
+ *     on), u64 reserved (0), u32 bucket bits (4..24), f32 idf step, u64 reserved (0)
  *   tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in phrases)
- *   features, sorted by key, distinct: u64 key, f32 idf, u32 number of weights, u32 phrase
- *     offset, u32 phrase length; feature f's weights follow those of feature f - 1
+ *   features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
+ *     distinct: u64 key, f32 idf, u32 number of weights (0 or more), u32 phrase offset, u32
+ *     phrase length (0 for a feature without weights); feature f's weights follow those of
+ *     feature f - 1
  *   weights: u32 tag (ascending within a feature), f32 weight
- *   phrases: the tag names and feature phrases, UTF-8, back to back
- * The loader checks the magic, the version, that the sections add up to the file's size
- * exactly, the checksum, every offset, count and tag index, the order of keys and tags, that
- * floats are finite and that tag names are non-empty UTF-8 without control characters. It then
- * builds an open-addressing table key -> feature for the lookups; the weights stay a flat
- * array of (tag, float) pairs: only non-zero weights are stored.
+ *   phrases: the tag names and the phrases of features with weights, UTF-8, back to back
+ * Version 1 files (no bucket bits, the norm over exact idf) are refused with a request to
+ * retrain. The loader checks the magic, the version, that the sections add up to the file's
+ * size exactly, the checksum, every offset, count and tag index, the order of prefixes and tags,
+ * that floats are finite and that tag names are non-empty UTF-8 without control characters.
  *
- * Rejected: a dense features x tags matrix (175k x 90 doubles is 126 MB and memory-bound), and
- * hashing features into a fixed number of buckets without keeping phrases (no evidence).
+ * In memory, laid out for the cache (an article has ~250 feature occurrences, each a lookup;
+ * the Reuters model has 118k features, 42k of them with weights): per bucket the index of its
+ * first feature and of its first feature with weights (2^15 buckets of 8 bytes for Reuters,
+ * ~3.6 features each); per feature one u32: 23 prefix bits, a has-weights bit and the norm idf
+ * code; per feature with weights its exact idf and first weight (8 bytes), its phrase apart;
+ * each weight 4 bytes, a u16 tag and an int16 scaled per tag (|error| <= the tag's largest
+ * |weight| / 65534). About 1.5 MB for Reuters, against 11.7 MB for version 1's open-addressing
+ * table of 64-bit keys and 24-byte records. Keys are looked up in batches: a pass prefetches
+ * each key's bucket, the next reads it and prefetches its features, the last matches and
+ * counts; so the cache misses overlap. An article's distinct features are counted in a small
+ * local table, cleared slot by slot.
+ *
+ * Rejected: a dense features x tags matrix (175k x 90 doubles is 126 MB and memory-bound); a
+ * hashed table of idf codes without the prefix, the norm then over whatever shares a bucket
+ * (CV micro-F1 0.876, macro 0.537 instead of 0.881 / 0.551: a common word sharing a bucket
+ * with a rare one weighs as rare in the norm); hashing features into buckets without keeping
+ * phrases (no evidence).
  */
 #include "classify_model.h"
 
@@ -38,11 +61,11 @@
 #include <sys/stat.h>
 
 #define MODEL_FILE_MAX ((size_t)1024 * 1024 * 1024)
-#define FEATS_MAX      ((uint32_t)1 << 26)
 
 struct mtag {
     float bias;
     float threshold;
+    float wscale; /* weight = q x wscale */
     uint32_t name_off;
     uint32_t name_len;
     char *name;  /* owned, NUL-terminated */
@@ -50,35 +73,50 @@ struct mtag {
     size_t jname_len;
 };
 
+/* A bucket: its first feature, and its first feature with weights. */
+struct mbucket {
+    uint32_t first;
+    uint32_t first_w;
+};
+
+/* A feature: prefix bits below the bucket's, has-weights bit, norm idf code. */
+#define E_FP(e)    ((e) >> 9)
+#define E_WEIGHTED (0x100u)
+#define E_CODE(e)  ((e)&0xFFu)
+#define E_FP_MASK  (((uint32_t)1 << CLASSIFY_MODEL_FP_BITS) - 1)
+
+/* A feature with weights, what scoring reads: its weights are w[w_off .. next one's w_off). */
 struct mfeat {
     float idf;
     uint32_t w_off;
-    uint32_t w_n;
-    uint32_t str_off;
-    uint32_t str_len;
 };
 
-/* Feature keys are looked up in batches of this many: the first pass prefetches each key's
- * slot of the (several MB) table, the second reads them, so the cache misses overlap instead of
- * stalling one after the other. Measured on Reuters with a 115-tag model: see README. */
-#define MODEL_PENDING (64)
+struct mphrase {
+    uint32_t off;
+    uint32_t len;
+};
 
 struct mweight {
-    uint32_t tag;
-    float w;
+    uint16_t tag;
+    int16_t q;
 };
 
-struct slot {
-    uint64_t key; /* 0: empty */
-    uint32_t feat;
+/* Feature keys are looked up in batches of this many (see the top of the file). */
+#define MODEL_PENDING (64)
+
+/* A distinct feature of the current article. */
+struct lkey {
+    uint32_t ent; /* feature + 1; 0: empty slot */
+    uint32_t tf;
+    uint32_t wf; /* feature with weights + 1, 0 when it has none */
 };
 
-/* A feature of the current article. */
+/* A feature with weights in the current article. */
 struct hit {
     uint32_t feat;
-    uint32_t tf;
-    uint32_t slot; /* where in hidx it is indexed */
-    float v;
+    float v;        /* (1 + ln tf) x idf, then x 1/norm */
+    uint32_t w_off; /* its weights, w[w_off .. w_end) */
+    uint32_t w_end;
 };
 
 struct given {
@@ -87,31 +125,39 @@ struct given {
     double margin;
 };
 
+#define LOG_TF_LUT (64)
+
 struct classify_model {
     uint32_t n_tags;
-    uint32_t n_feats;
+    uint32_t n_ents;  /* the vocabulary */
+    uint32_t n_feats; /* with weights */
     uint32_t n_weights;
     uint32_t str_len;
+    unsigned bits;
+    float idf_step;
     size_t file_bytes;
-    struct mtag *tags;   /* owned */
-    struct mfeat *feats; /* owned */
-    struct mweight *w;   /* owned */
-    char *strings;       /* owned */
-    struct slot *table;  /* owned, mask + 1 slots */
-    size_t mask;
+    struct mtag *tags;       /* owned */
+    struct mbucket *buckets; /* owned, 2^bits + 1 */
+    uint32_t *ents;          /* owned, n_ents */
+    struct mfeat *feats;     /* owned, n_feats + 1 */
+    struct mphrase *phrase;  /* owned, n_feats */
+    struct mweight *w;       /* owned */
+    char *strings;           /* owned */
+    float code_idf[256];
+    float log_tf[LOG_TF_LUT];
 
     /* Scratch for one article. */
     struct classify_tokens toks;
-    struct hit *hits; /* n_hits used of hits_cap */
+    struct lkey *local; /* lmask + 1 slots, all empty between articles */
+    size_t lmask;
+    uint32_t *used; /* the slots of local in use, n_used */
+    size_t n_used;
+    struct hit *hits; /* n_hits used; as many as local has slots */
     size_t n_hits;
-    size_t hits_cap;
-    uint32_t *hidx;   /* local table feature -> hit + 1, hidx_cap slots (power of two) */
-    size_t hidx_init; /* hidx[0..hidx_init) are initialised (all zero between articles) */
-    size_t hidx_cap;
-    size_t hmask;                    /* the part of hidx this article uses, minus one */
-    uint64_t pending[MODEL_PENDING]; /* feature keys whose table slots are being prefetched */
+    uint64_t pending[MODEL_PENDING];
     size_t n_pending;
-    double *margin; /* per tag */
+    bool oom;      /* the local table could not grow: no tags for this article */
+    float *margin; /* per tag, before scaling */
     struct given *given;
     size_t n_given;
 };
@@ -142,9 +188,84 @@ uint64_t classify_model_checksum(const unsigned char *p, size_t n)
     return fnv1a(p, n, 0xcbf29ce484222325ULL);
 }
 
+void classify_model_seal(unsigned char *img, size_t len)
+{
+    uint64_t sum =
+        classify_model_checksum(img + CLASSIFY_MODEL_SUMMED, len - CLASSIFY_MODEL_SUMMED);
+
+    for (int i = 0; i < 8; i++) {
+        img[CLASSIFY_MODEL_SUM_AT + i] = (unsigned char)(sum >> (8 * i));
+    }
+}
+
+float classify_model_log_tf(uint32_t tf)
+{
+    return 1.0f + logf((float)tf);
+}
+
+static unsigned idf_code(float idf, float step)
+{
+    float c = idf / step;
+
+    return c >= 255.0f ? 255u : c > 0 ? (unsigned)lrintf(c) : 0u;
+}
+
+float classify_model_norm_idf(float idf, float step)
+{
+    return (float)idf_code(idf, step) * step;
+}
+
 static uint64_t nonzero(uint64_t k)
 {
     return k != 0 ? k : 1;
+}
+
+/* The 8 bytes at p as a little-endian number. */
+static inline uint64_t load_le64(const char *p)
+{
+    uint64_t v = 0;
+
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/*
+ * A token's key: its bytes taken 8 at a time (little-endian, the last 1-8 zero-padded), mixed.
+ * end: the end of the buffer s lies in; when 8 bytes can be read there, the last word is one
+ * masked load instead of a byte loop (the same value).
+ */
+static inline uint64_t token_key(const char *s, size_t n, const char *end)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    uint64_t v = 0;
+
+    while (n > 8) {
+        h = (h ^ load_le64(s)) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
+    }
+    if ((size_t)(end - s) >= 8) {
+        v = load_le64(s) & (~0ULL >> (64 - 8 * n));
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            v |= (uint64_t)(unsigned char)s[k] << (8 * k);
+        }
+    }
+    return nonzero(mix64(h ^ v));
+}
+
+static inline uint64_t bigram_key(uint64_t prev, uint64_t k)
+{
+    return nonzero(mix64(prev * 0x9E3779B97F4A7C15ULL + k + 0x632BE59BD9B4E019ULL));
+}
+
+static inline bool is_number(const char *s)
+{
+    return s[0] >= '0' && s[0] <= '9';
 }
 
 int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
@@ -160,23 +281,22 @@ int classify_model_features(struct classify_tokens *t, const char *text, size_t 
 void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
                                    void *ctx)
 {
+    const char *end = t->norm.p + t->norm.len;
     uint64_t prev = 0;
     bool have_prev = false;
 
     for (size_t i = 0; i < t->len; i++) {
         const char *s = classify_token_norm(t, i);
-        size_t n = t->tok[i].norm_len;
         uint64_t k = 0;
 
-        if (s[0] >= '0' && s[0] <= '9') {
+        if (is_number(s)) {
             have_prev = false;
             continue;
         }
-        k = nonzero(mix64(classify_model_checksum((const unsigned char *)s, n)));
+        k = token_key(s, t->tok[i].norm_len, end);
         fn(ctx, k, t, i, 1);
         if (have_prev) {
-            fn(ctx, nonzero(mix64(prev * 0x9E3779B97F4A7C15ULL + k + 0x632BE59BD9B4E019ULL)), t,
-               i - 1, 2);
+            fn(ctx, bigram_key(prev, k), t, i - 1, 2);
         }
         prev = k;
         have_prev = true;
@@ -251,13 +371,15 @@ struct header {
     uint32_t str_len;
     uint32_t flags;
     uint64_t checksum;
+    uint32_t bits;
+    float idf_step;
 };
 
 static int check_header(const unsigned char *p, size_t len, struct header *h, struct np_err *err)
 {
     uint64_t want = 0;
 
-    if (len < CLASSIFY_MODEL_HEADER) {
+    if (len < 12) {
         return np_err_set(err, NP_EPARSE, "header", "file is %zu bytes, shorter than a header",
                           len);
     }
@@ -265,18 +387,26 @@ static int check_header(const unsigned char *p, size_t len, struct header *h, st
         return np_err_set(err, NP_EPARSE, "magic", "not a newspipe model file");
     }
     h->version = get_u32(p + 8);
+    if (h->version != CLASSIFY_MODEL_VERSION) {
+        return np_err_set(err, NP_EPARSE, "version",
+                          "version %u, this build reads version %d: train the model again with "
+                          "this build's newspipe-train",
+                          h->version, CLASSIFY_MODEL_VERSION);
+    }
+    if (len < CLASSIFY_MODEL_HEADER) {
+        return np_err_set(err, NP_EPARSE, "header", "file is %zu bytes, shorter than a header",
+                          len);
+    }
     h->n_tags = get_u32(p + 12);
     h->n_feats = get_u32(p + 16);
     h->n_weights = get_u32(p + 20);
     h->str_len = get_u32(p + 24);
     h->flags = get_u32(p + 28);
-    h->checksum = get_u64(p + 32);
-    if (h->version != CLASSIFY_MODEL_VERSION) {
-        return np_err_set(err, NP_EPARSE, "version", "version %u, this build reads %d", h->version,
-                          CLASSIFY_MODEL_VERSION);
-    }
-    if (h->n_tags == 0 || h->n_tags > CLASSIFY_MODEL_MAX_TAGS || h->n_feats > FEATS_MAX ||
-        h->flags != 0 || get_u64(p + 40) != 0) {
+    h->checksum = get_u64(p + CLASSIFY_MODEL_SUM_AT);
+    h->bits = get_u32(p + 48);
+    h->idf_step = get_f32(p + 52);
+    if (h->n_tags == 0 || h->n_tags > CLASSIFY_MODEL_MAX_TAGS ||
+        h->n_feats >= CLASSIFY_MODEL_MAX_FEATS || h->flags != 0 || get_u64(p + 40) != 0) {
         return np_err_set(err, NP_EPARSE, "header", "counts out of bounds (tags %u, features %u)",
                           h->n_tags, h->n_feats);
     }
@@ -288,9 +418,14 @@ static int check_header(const unsigned char *p, size_t len, struct header *h, st
                           "file is %zu bytes, its header says %llu (truncated or corrupt)", len,
                           (unsigned long long)want);
     }
-    if (classify_model_checksum(p + CLASSIFY_MODEL_HEADER, len - CLASSIFY_MODEL_HEADER) !=
+    if (classify_model_checksum(p + CLASSIFY_MODEL_SUMMED, len - CLASSIFY_MODEL_SUMMED) !=
         h->checksum) {
         return np_err_set(err, NP_EPARSE, "checksum", "checksum mismatch (corrupt file)");
+    }
+    if (h->bits < CLASSIFY_MODEL_BUCKET_BITS_MIN || h->bits > CLASSIFY_MODEL_BUCKET_BITS_MAX ||
+        !isfinite(h->idf_step) || !(h->idf_step > 0) || get_u64(p + 56) != 0) {
+        return np_err_set(err, NP_EPARSE, "header", "bucket bits %u or idf step out of bounds",
+                          h->bits);
     }
     return 0;
 }
@@ -343,72 +478,161 @@ static int read_tags(struct classify_model *m, const unsigned char *p, struct np
     return 0;
 }
 
+/* Weights: tag and float checked, then scaled to int16 per tag (the tag's largest |weight|). */
+static int read_weights(struct classify_model *m, const unsigned char *p, struct np_err *err)
+{
+    for (uint32_t i = 0; i < m->n_weights; i++) {
+        uint32_t tag = get_u32(p + (size_t)i * CLASSIFY_MODEL_W_REC);
+        float w = get_f32(p + (size_t)i * CLASSIFY_MODEL_W_REC + 4);
+
+        if (tag >= m->n_tags || !isfinite(w)) {
+            return np_err_set(err, NP_EPARSE, "weights", "weight %u has a bad tag or value", i);
+        }
+        if (fabsf(w) > m->tags[tag].wscale) {
+            m->tags[tag].wscale = fabsf(w);
+        }
+    }
+    for (uint32_t t = 0; t < m->n_tags; t++) {
+        m->tags[t].wscale = m->tags[t].wscale > 0 ? m->tags[t].wscale / 32767.0f : 1.0f;
+    }
+    for (uint32_t i = 0; i < m->n_weights; i++) {
+        uint32_t tag = get_u32(p + (size_t)i * CLASSIFY_MODEL_W_REC);
+        float w = get_f32(p + (size_t)i * CLASSIFY_MODEL_W_REC + 4);
+        long q = lrintf(w / m->tags[tag].wscale);
+
+        m->w[i].tag = (uint16_t)tag;
+        m->w[i].q = (int16_t)(q > 32767 ? 32767 : q < -32767 ? -32767 : q);
+    }
+    return 0;
+}
+
+/* Counts the features with weights (the records that need memory), before reading them. */
+static uint32_t count_weighted(const unsigned char *p, uint32_t n)
+{
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        k += get_u32(p + (size_t)i * CLASSIFY_MODEL_FEAT_REC + 12) != 0;
+    }
+    return k;
+}
+
+/* The vocabulary, checked, into buckets, features and the records of those with weights. */
 static int read_feats(struct classify_model *m, const unsigned char *p, struct np_err *err)
 {
     uint64_t prev = 0;
     uint64_t w_off = 0;
+    uint32_t nb = (uint32_t)1 << m->bits;
+    uint32_t b = 0;
+    uint32_t k = 0;
 
-    for (uint32_t i = 0; i < m->n_feats; i++) {
+    for (uint32_t i = 0; i < m->n_ents; i++) {
         const unsigned char *r = p + (size_t)i * CLASSIFY_MODEL_FEAT_REC;
-        struct mfeat *f = &m->feats[i];
         uint64_t key = get_u64(r);
-        size_t s = 0;
+        uint64_t prefix = classify_model_prefix(key, m->bits);
+        uint32_t bucket = classify_model_bucket(key, m->bits);
+        float idf = get_f32(r + 8);
+        uint32_t w_n = get_u32(r + 12);
+        uint32_t str_off = get_u32(r + 16);
+        uint32_t str_len = get_u32(r + 20);
 
-        f->idf = get_f32(r + 8);
-        f->w_n = get_u32(r + 12);
-        f->str_off = get_u32(r + 16);
-        f->str_len = get_u32(r + 20);
-        f->w_off = (uint32_t)w_off;
-        if (key == 0 || (i > 0 && key <= prev)) {
-            return np_err_set(err, NP_EPARSE, "features", "feature %u: key zero or out of order",
-                              i);
+        if (key == 0 || (i > 0 && prefix <= prev)) {
+            return np_err_set(err, NP_EPARSE, "features",
+                              "feature %u: key zero or prefix out of order", i);
         }
-        if (!isfinite(f->idf) || f->idf < 0 || (uint64_t)f->str_off + f->str_len > m->str_len ||
-            w_off + f->w_n > m->n_weights) {
+        if (!isfinite(idf) || idf < 0 || (uint64_t)str_off + str_len > m->str_len ||
+            w_off + w_n > m->n_weights || (w_n != 0 && k >= m->n_feats)) {
             return np_err_set(err, NP_EPARSE, "features",
                               "feature %u: value or offset out of bounds", i);
         }
-        for (uint32_t k = 0; k < f->w_n; k++) {
-            const struct mweight *w = &m->w[w_off + k];
-
-            if (w->tag >= m->n_tags || !isfinite(w->w) || (k > 0 && w->tag <= w[-1].tag)) {
+        for (uint32_t j = 1; j < w_n; j++) {
+            if (m->w[w_off + j].tag <= m->w[w_off + j - 1].tag) {
                 return np_err_set(err, NP_EPARSE, "weights",
-                                  "feature %u: weight %u has a bad tag or value", i, k);
+                                  "feature %u: weight %u's tag out of order", i, j);
             }
         }
-        w_off += f->w_n;
-        prev = key;
-        s = (size_t)(key & m->mask);
-        while (m->table[s].key != 0) {
-            s = (s + 1) & m->mask;
+        for (; b <= bucket; b++) { /* buckets up to this one start here */
+            m->buckets[b].first = i;
+            m->buckets[b].first_w = k;
         }
-        m->table[s].key = key;
-        m->table[s].feat = i;
+        m->ents[i] = ((uint32_t)prefix & E_FP_MASK) << 9 | (w_n != 0 ? E_WEIGHTED : 0) |
+                     idf_code(idf, m->idf_step);
+        if (w_n != 0) {
+            m->feats[k].idf = idf;
+            m->feats[k].w_off = (uint32_t)w_off;
+            m->phrase[k].off = str_off;
+            m->phrase[k].len = str_len;
+            k++;
+        }
+        w_off += w_n;
+        prev = prefix;
     }
     if (w_off != m->n_weights) {
         return np_err_set(err, NP_EPARSE, "weights", "%llu weights listed, %u stored",
                           (unsigned long long)w_off, m->n_weights);
     }
+    for (; b <= nb; b++) {
+        m->buckets[b].first = m->n_ents;
+        m->buckets[b].first_w = k;
+    }
+    m->feats[k].w_off = m->n_weights;
+    for (unsigned c = 0; c < 256; c++) {
+        m->code_idf[c] = (float)c * m->idf_step;
+    }
+    for (uint32_t tf = 1; tf < LOG_TF_LUT; tf++) {
+        m->log_tf[tf] = classify_model_log_tf(tf);
+    }
+    return 0;
+}
+
+/* The local table of an article's distinct features, with `slots` slots (what it held kept). */
+static int grow_local(struct classify_model *m, size_t slots)
+{
+    struct lkey *old = m->local;
+    struct lkey *l = calloc(slots, sizeof(*l));
+    uint32_t *u = malloc(slots * sizeof(*u));
+    struct hit *h = malloc(slots * sizeof(*h));
+
+    if (l == NULL || u == NULL || h == NULL) {
+        free(l);
+        free(u);
+        free(h);
+        return NP_ENOMEM;
+    }
+    m->lmask = slots - 1;
+    m->local = l;
+    for (size_t i = 0; i < m->n_used; i++) {
+        const struct lkey *k = &old[m->used[i]];
+        size_t s = (k->ent * 2654435761u) & m->lmask;
+
+        while (l[s].ent != 0) {
+            s = (s + 1) & m->lmask;
+        }
+        l[s] = *k;
+        u[i] = (uint32_t)s;
+    }
+    free(old);
+    free(m->used);
+    free(m->hits);
+    m->used = u;
+    m->hits = h;
     return 0;
 }
 
 static int alloc_model(struct classify_model *m)
 {
-    size_t slots = 16;
-
-    while (slots < (size_t)m->n_feats * 2) {
-        slots *= 2;
-    }
-    m->mask = slots - 1;
     m->tags = calloc(m->n_tags, sizeof(*m->tags));
-    m->feats = calloc(m->n_feats + 1, sizeof(*m->feats));
+    m->buckets = calloc(((size_t)1 << m->bits) + 1, sizeof(*m->buckets));
+    m->ents = calloc((size_t)m->n_ents + 1, sizeof(*m->ents));
+    m->feats = calloc((size_t)m->n_feats + 1, sizeof(*m->feats));
+    m->phrase = calloc((size_t)m->n_feats + 1, sizeof(*m->phrase));
     m->w = calloc((size_t)m->n_weights + 1, sizeof(*m->w));
     m->strings = malloc((size_t)m->str_len + 1);
-    m->table = calloc(slots, sizeof(*m->table));
     m->margin = calloc(m->n_tags, sizeof(*m->margin));
     m->given = calloc(m->n_tags, sizeof(*m->given));
-    if (m->tags == NULL || m->feats == NULL || m->w == NULL || m->strings == NULL ||
-        m->table == NULL || m->margin == NULL || m->given == NULL) {
+    if (m->tags == NULL || m->buckets == NULL || m->ents == NULL || m->feats == NULL ||
+        m->phrase == NULL || m->w == NULL || m->strings == NULL || m->margin == NULL ||
+        m->given == NULL || grow_local(m, 1024) != 0) {
         return NP_ENOMEM;
     }
     return 0;
@@ -419,8 +643,11 @@ struct classify_model *classify_model_load_mem(const void *buf, size_t len, stru
     const unsigned char *p = buf;
     struct classify_model *m = NULL;
     struct header h = { 0 };
-    size_t off = CLASSIFY_MODEL_HEADER;
     int rc = check_header(p, len, &h, err);
+    size_t tags_at = CLASSIFY_MODEL_HEADER;
+    size_t feats_at = tags_at + (size_t)h.n_tags * CLASSIFY_MODEL_TAG_REC;
+    size_t w_at = feats_at + (size_t)h.n_feats * CLASSIFY_MODEL_FEAT_REC;
+    size_t s_at = w_at + (size_t)h.n_weights * CLASSIFY_MODEL_W_REC;
 
     if (rc != 0) {
         return NULL;
@@ -432,29 +659,22 @@ struct classify_model *classify_model_load_mem(const void *buf, size_t len, stru
     }
     classify_tokens_init(&m->toks);
     m->n_tags = h.n_tags;
-    m->n_feats = h.n_feats;
+    m->n_ents = h.n_feats;
+    m->n_feats = count_weighted(p + feats_at, h.n_feats);
     m->n_weights = h.n_weights;
     m->str_len = h.str_len;
+    m->bits = h.bits;
+    m->idf_step = h.idf_step;
     m->file_bytes = len;
     if (alloc_model(m) != 0) {
         np_err_set(err, NP_ENOMEM, NULL, "out of memory");
         goto fail;
     }
-    {
-        size_t tags_at = off;
-        size_t feats_at = tags_at + (size_t)h.n_tags * CLASSIFY_MODEL_TAG_REC;
-        size_t w_at = feats_at + (size_t)h.n_feats * CLASSIFY_MODEL_FEAT_REC;
-        size_t s_at = w_at + (size_t)h.n_weights * CLASSIFY_MODEL_W_REC;
-
-        memcpy(m->strings, p + s_at, h.str_len);
-        m->strings[h.str_len] = '\0';
-        for (uint32_t i = 0; i < h.n_weights; i++) {
-            m->w[i].tag = get_u32(p + w_at + (size_t)i * CLASSIFY_MODEL_W_REC);
-            m->w[i].w = get_f32(p + w_at + (size_t)i * CLASSIFY_MODEL_W_REC + 4);
-        }
-        if (read_tags(m, p + tags_at, err) != 0 || read_feats(m, p + feats_at, err) != 0) {
-            goto fail;
-        }
+    memcpy(m->strings, p + s_at, h.str_len);
+    m->strings[h.str_len] = '\0';
+    if (read_tags(m, p + tags_at, err) != 0 || read_weights(m, p + w_at, err) != 0 ||
+        read_feats(m, p + feats_at, err) != 0) {
+        goto fail;
     }
     return m;
 fail:
@@ -497,12 +717,16 @@ out:
 void classify_model_stats(const struct classify_model *m, struct classify_model_stats *st)
 {
     st->tags = m->n_tags;
-    st->features = m->n_feats;
+    st->features = m->n_ents;
+    st->weighted = m->n_feats;
     st->weights = m->n_weights;
+    st->buckets = (size_t)1 << m->bits;
     st->file_bytes = m->file_bytes;
-    st->memory_bytes = m->n_tags * sizeof(*m->tags) + m->n_feats * sizeof(*m->feats) +
+    st->memory_bytes = m->n_tags * sizeof(*m->tags) + (st->buckets + 1) * sizeof(*m->buckets) +
+                       ((size_t)m->n_ents + 1) * sizeof(*m->ents) +
+                       ((size_t)m->n_feats + 1) * (sizeof(*m->feats) + sizeof(*m->phrase)) +
                        m->n_weights * sizeof(*m->w) + m->str_len +
-                       (m->mask + 1) * sizeof(*m->table);
+                       (m->lmask + 1) * (sizeof(*m->local) + sizeof(*m->used) + sizeof(*m->hits));
 }
 
 void classify_model_destroy(struct classify_model **mp)
@@ -519,14 +743,17 @@ void classify_model_destroy(struct classify_model **mp)
         }
     }
     free(m->tags);
+    free(m->buckets);
+    free(m->ents);
     free(m->feats);
+    free(m->phrase);
     free(m->w);
     free(m->strings);
-    free(m->table);
     free(m->margin);
     free(m->given);
+    free(m->local);
+    free(m->used);
     free(m->hits);
-    free(m->hidx);
     classify_tokens_cleanup(&m->toks);
     free(m);
     *mp = NULL;
@@ -534,154 +761,168 @@ void classify_model_destroy(struct classify_model **mp)
 
 /* ---- scoring ---- */
 
-static uint32_t lookup(const struct classify_model *m, uint64_t key)
+static float log_tf(const struct classify_model *m, uint32_t tf)
 {
-    size_t s = (size_t)(key & m->mask);
+    return tf < LOG_TF_LUT ? m->log_tf[tf] : classify_model_log_tf(tf);
+}
 
-    while (m->table[s].key != 0) {
-        if (m->table[s].key == key) {
-            return m->table[s].feat;
+/* The feature with this key's prefix in bucket range [i, end) (sorted by prefix), or
+ * UINT32_MAX; *wf: the bucket's first feature with weights, plus those passed on the way. */
+static inline uint32_t match(const struct classify_model *m, uint32_t fp, uint32_t i, uint32_t end,
+                             uint32_t *wf)
+{
+    for (; i < end; i++) {
+        uint32_t e = m->ents[i];
+
+        if (E_FP(e) >= fp) {
+            return E_FP(e) == fp ? i : UINT32_MAX;
         }
-        s = (s + 1) & m->mask;
+        *wf += (e & E_WEIGHTED) != 0;
     }
     return UINT32_MAX;
 }
 
-/* Makes room for n hits and sizes the local index (twice that, a power of two); clears it. */
-static int reserve_hits(struct classify_model *m, size_t n)
-{
-    size_t slots = 64;
-
-    while (slots < n * 2) {
-        slots *= 2;
-    }
-    if (n > m->hits_cap) {
-        struct hit *h = realloc(m->hits, n * sizeof(*h));
-
-        if (h == NULL) {
-            return NP_ENOMEM;
-        }
-        m->hits = h;
-        m->hits_cap = n;
-    }
-    if (slots > m->hidx_cap) {
-        uint32_t *x = realloc(m->hidx, slots * sizeof(*x));
-
-        if (x == NULL) {
-            return NP_ENOMEM;
-        }
-        m->hidx = x;
-        m->hidx_cap = slots;
-    }
-    /* The index is left all zero after every article (clear_index()): only slots never used
-     * before need clearing, not the whole index per article. */
-    if (slots > m->hidx_init) {
-        memset(m->hidx + m->hidx_init, 0, (slots - m->hidx_init) * sizeof(*m->hidx));
-        m->hidx_init = slots;
-    }
-    m->hmask = slots - 1;
-    return 0;
-}
-
-/* Counts the feature with this key in the article's hits, when the model knows it. */
-static void count_feature(struct classify_model *m, uint64_t key)
-{
-    uint32_t f = lookup(m, key);
-    size_t mask = m->hmask;
-    size_t s = 0;
-
-    if (f == UINT32_MAX) {
-        return;
-    }
-    s = (f * 2654435761u) & mask;
-    while (m->hidx[s] != 0) {
-        struct hit *h = &m->hits[m->hidx[s] - 1];
-        if (h->feat == f) {
-            h->tf++;
-            return;
-        }
-        s = (s + 1) & mask;
-    }
-    __builtin_prefetch(&m->feats[f]); /* read when the article ends */
-    m->hits[m->n_hits].feat = f;
-    m->hits[m->n_hits].tf = 1;
-    m->hits[m->n_hits].slot = (uint32_t)s;
-    m->hidx[s] = (uint32_t)++m->n_hits;
-}
-
-/* Counts the keys waiting in pending. */
+/* Counts the pending keys: buckets read (their features prefetched), then features matched. */
 static void flush_pending(struct classify_model *m)
 {
-    for (size_t i = 0; i < m->n_pending; i++) {
-        count_feature(m, m->pending[i]);
+    struct mbucket range[MODEL_PENDING];
+    uint32_t end[MODEL_PENDING];
+    size_t n = m->n_pending;
+    unsigned bits = m->bits;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = classify_model_bucket(m->pending[i], bits);
+
+        range[i] = m->buckets[b];
+        end[i] = m->buckets[b + 1].first;
+        __builtin_prefetch(&m->ents[range[i].first]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t fp = (uint32_t)classify_model_prefix(m->pending[i], bits) & E_FP_MASK;
+        uint32_t wf = range[i].first_w;
+        uint32_t ent = match(m, fp, range[i].first, end[i], &wf);
+        size_t s = 0;
+        struct lkey *l = NULL;
+
+        if (ent == UINT32_MAX) {
+            continue;
+        }
+        s = ((ent + 1) * 2654435761u) & m->lmask;
+        while (m->local[s].ent != 0 && m->local[s].ent != ent + 1) {
+            s = (s + 1) & m->lmask;
+        }
+        l = &m->local[s];
+        if (l->ent == ent + 1) {
+            l->tf++;
+            continue;
+        }
+        if ((m->n_used + 1) * 2 > m->lmask + 1) {
+            if (grow_local(m, (m->lmask + 1) * 2) != 0) {
+                m->oom = true;
+                continue;
+            }
+            s = ((ent + 1) * 2654435761u) & m->lmask;
+            while (m->local[s].ent != 0) {
+                s = (s + 1) & m->lmask;
+            }
+            l = &m->local[s];
+        }
+        l->ent = ent + 1;
+        l->tf = 1;
+        l->wf = 0;
+        if ((m->ents[ent] & E_WEIGHTED) != 0) {
+            l->wf = wf + 1;
+            __builtin_prefetch(&m->feats[wf]); /* read when the article ends */
+        }
+        m->used[m->n_used++] = (uint32_t)s;
     }
     m->n_pending = 0;
 }
 
-static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i, size_t n)
+static inline void add_key(struct classify_model *m, uint64_t key)
 {
-    struct classify_model *m = ctx;
-
-    (void)t;
-    (void)i;
-    (void)n;
     if (m->n_pending == MODEL_PENDING) {
         flush_pending(m);
     }
-    __builtin_prefetch(&m->table[key & m->mask]);
+    __builtin_prefetch(&m->buckets[classify_model_bucket(key, m->bits)]);
     m->pending[m->n_pending++] = key;
 }
 
-/* Zeroes the slots of the local index this article used. */
-static void clear_index(struct classify_model *m)
+/* Empties the slots of the local table this article used. */
+static void clear_local(struct classify_model *m)
 {
-    for (size_t i = 0; i < m->n_hits; i++) {
-        m->hidx[m->hits[i].slot] = 0;
+    for (size_t i = 0; i < m->n_used; i++) {
+        m->local[m->used[i]].ent = 0;
     }
+    m->n_used = 0;
 }
 
-/* Margins from the collected hits (values not yet normalised), then the tags given. */
-static void score_hits(struct classify_model *m, double norm)
+/* Margins from the collected hits, then the tags given. */
+static void score_hits(struct classify_model *m, float scale)
 {
+    float *restrict margin = m->margin;
+    const struct mweight *restrict w = m->w;
+
     for (uint32_t t = 0; t < m->n_tags; t++) {
-        m->margin[t] = m->tags[t].bias;
+        margin[t] = 0;
     }
     for (size_t i = 0; i < m->n_hits; i++) {
         struct hit *h = &m->hits[i];
-        const struct mfeat *f = &m->feats[h->feat];
-        const struct mweight *w = m->w + f->w_off;
-        float v = (float)(h->v * norm);
+        float v = h->v;
 
-        h->v = v;
-        for (uint32_t k = 0; k < f->w_n; k++) {
-            m->margin[w[k].tag] += v * w[k].w;
+        h->v = v * scale;
+        for (uint32_t k = h->w_off; k < h->w_end; k++) {
+            margin[w[k].tag] += v * (float)w[k].q;
         }
     }
     for (uint32_t t = 0; t < m->n_tags; t++) {
-        if (m->margin[t] >= m->tags[t].threshold) {
+        const struct mtag *tg = &m->tags[t];
+        double mg = (double)tg->bias + (double)margin[t] * scale * tg->wscale;
+
+        if (mg >= tg->threshold) {
             struct given *g = &m->given[m->n_given++];
 
             g->tag = t;
             g->claimed = false;
-            g->margin = m->margin[t] - m->tags[t].threshold;
+            g->margin = mg - tg->threshold;
         }
     }
 }
 
 int classify_model_begin(struct classify_model *m, size_t text_bytes)
 {
-    size_t total = text_bytes + 2;
-
+    (void)text_bytes;
+    clear_local(m);
     m->n_hits = 0;
     m->n_given = 0;
     m->n_pending = 0;
-    /* Distinct features: at most two per byte (a token takes one), at most the vocabulary. */
-    return reserve_hits(m, 2 * total < m->n_feats ? 2 * total : (size_t)m->n_feats + 1);
+    m->oom = false;
+    return 0;
 }
 
+/* classify_model_token_features() without the calls through a pointer. */
 void classify_model_add(struct classify_model *m, const struct classify_tokens *t)
 {
-    classify_model_token_features(t, on_feature, m);
+    const char *end = t->norm.p + t->norm.len;
+    uint64_t prev = 0;
+    bool have_prev = false;
+
+    for (size_t i = 0; i < t->len; i++) {
+        const char *s = classify_token_norm(t, i);
+        uint64_t k = 0;
+
+        if (is_number(s)) {
+            have_prev = false;
+            continue;
+        }
+        k = token_key(s, t->tok[i].norm_len, end);
+        add_key(m, k);
+        if (have_prev) {
+            add_key(m, bigram_key(prev, k));
+        }
+        prev = k;
+        have_prev = true;
+    }
 }
 
 void classify_model_end(struct classify_model *m)
@@ -689,34 +930,37 @@ void classify_model_end(struct classify_model *m)
     double norm = 0;
 
     flush_pending(m);
-    for (size_t i = 0; i < m->n_hits; i++) {
-        struct hit *h = &m->hits[i];
-        const struct mfeat *f = &m->feats[h->feat];
-        float v = (1.0f + logf((float)h->tf)) * f->idf;
-
-        __builtin_prefetch(m->w + f->w_off); /* the weights score_hits() reads next */
-        h->v = v;
-        norm += (double)v * v;
+    if (m->oom) { /* some keys could not be counted: no tags rather than wrong ones */
+        clear_local(m);
+        return;
     }
-    clear_index(m);
-    norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
-    score_hits(m, norm);
+    for (size_t i = 0; i < m->n_used; i++) {
+        const struct lkey *l = &m->local[m->used[i]];
+        float lt = log_tf(m, l->tf);
+        float nv = lt * m->code_idf[E_CODE(m->ents[l->ent - 1])];
+
+        norm += (double)nv * nv;
+        if (l->wf != 0) {
+            struct hit *h = &m->hits[m->n_hits++];
+
+            h->feat = l->wf - 1;
+            h->v = lt * m->feats[h->feat].idf;
+            h->w_off = m->feats[h->feat].w_off;
+            h->w_end = m->feats[h->feat + 1].w_off;
+            __builtin_prefetch(m->w + h->w_off); /* read by score_hits() */
+        }
+    }
+    clear_local(m);
+    score_hits(m, norm > 0 ? (float)(1.0 / sqrt(norm)) : 0.0f);
 }
 
 int classify_model_score(struct classify_model *m, const char *const *fields, size_t n)
 {
-    size_t total = 0;
-
-    for (size_t f = 0; f < n; f++) {
-        total += fields[f] != NULL ? strlen(fields[f]) : 0;
-    }
-    if (classify_model_begin(m, total) != 0) {
-        return NP_ENOMEM;
-    }
+    classify_model_begin(m, 0);
     for (size_t f = 0; f < n; f++) {
         if (fields[f] != NULL && classify_tokenize(&m->toks, fields[f], strlen(fields[f])) != 0) {
-            clear_index(m);
-            m->n_hits = 0;
+            m->n_pending = 0;
+            clear_local(m);
             return NP_ENOMEM;
         }
         if (fields[f] != NULL) {
@@ -724,7 +968,7 @@ int classify_model_score(struct classify_model *m, const char *const *fields, si
         }
     }
     classify_model_end(m);
-    return 0;
+    return m->oom ? NP_ENOMEM : 0;
 }
 
 bool classify_model_claim(struct classify_model *m, const char *name)
@@ -788,27 +1032,27 @@ static void put_float(struct np_buf *o, double v)
     np_buf_put(o, num, n);
 }
 
-/* The weight of feature f for tag t, 0 when it has none (weights are sorted by tag). */
-static float weight_of(const struct classify_model *m, uint32_t f, uint32_t t)
+/* Tag t's weight among hit i's, 0 when it has none (weights are sorted by tag). */
+static float weight_of(const struct classify_model *m, const struct hit *h, uint32_t t)
 {
-    const struct mweight *w = m->w + m->feats[f].w_off;
-
-    for (uint32_t k = 0; k < m->feats[f].w_n && w[k].tag <= t; k++) {
-        if (w[k].tag == t) {
-            return w[k].w;
+    for (uint32_t k = h->w_off; k < h->w_end && m->w[k].tag <= t; k++) {
+        if (m->w[k].tag == t) {
+            return (float)m->w[k].q * m->tags[t].wscale;
         }
     }
     return 0;
 }
 
-static void write_evidence(struct classify_model *m, struct np_buf *o, uint32_t t)
+/* The features with the largest value x weight for tag t (only for the tags written: the
+ * weights of the article are still in the cache from scoring). */
+static void write_evidence(const struct classify_model *m, struct np_buf *o, uint32_t t)
 {
     size_t top[CLASSIFY_MODEL_EVIDENCE];
     double val[CLASSIFY_MODEL_EVIDENCE];
     size_t n = 0;
 
     for (size_t i = 0; i < m->n_hits; i++) {
-        double c = (double)m->hits[i].v * weight_of(m, m->hits[i].feat, t);
+        double c = (double)m->hits[i].v * weight_of(m, &m->hits[i], t);
         size_t k = 0;
 
         if (c <= 0 || (n == CLASSIFY_MODEL_EVIDENCE && c <= val[n - 1])) {
@@ -825,11 +1069,11 @@ static void write_evidence(struct classify_model *m, struct np_buf *o, uint32_t 
     }
     np_buf_lit(o, "[");
     for (size_t k = 0; k < n; k++) {
-        const struct mfeat *f = &m->feats[m->hits[top[k]].feat];
+        const struct mphrase *ph = &m->phrase[m->hits[top[k]].feat];
 
         np_buf_put(o, ",", k > 0 ? 1 : 0);
         np_buf_lit(o, "{\"phrase\":");
-        np_json_out_string(o, m->strings + f->str_off, f->str_len);
+        np_json_out_string(o, m->strings + ph->off, ph->len);
         np_buf_lit(o, ",\"weight\":");
         put_float(o, val[k]);
         np_buf_lit(o, "}");

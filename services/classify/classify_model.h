@@ -19,15 +19,43 @@
 #include "np/json.h"
 
 #define CLASSIFY_MODEL_MAGIC   "NPMODEL"
-#define CLASSIFY_MODEL_VERSION (1)
-#define CLASSIFY_MODEL_HEADER  (48) /* bytes before the first section */
+#define CLASSIFY_MODEL_VERSION (2)
+#define CLASSIFY_MODEL_HEADER  (64) /* bytes before the first section */
+#define CLASSIFY_MODEL_SUM_AT  (32) /* where the header keeps the checksum */
+#define CLASSIFY_MODEL_SUMMED  (48) /* the checksum covers the bytes from here to the end */
 #define CLASSIFY_MODEL_TAG_REC (16) /* bias f32, threshold f32, name offset u32, length u32 */
 #define CLASSIFY_MODEL_FEAT_REC                                                                    \
-    (24)                            /* key u64, idf f32, weights u32, phrase offset u32, len u32   \
-                                     */
-#define CLASSIFY_MODEL_W_REC    (8) /* tag u32, weight f32 */
-#define CLASSIFY_MODEL_MAX_TAGS (4096)
-#define CLASSIFY_MODEL_EVIDENCE (5) /* features listed as evidence per tag */
+    (24) /* key u64, idf f32, weights u32, phrase offset u32, len u32                              \
+          */
+#define CLASSIFY_MODEL_W_REC           (8) /* tag u32, weight f32 */
+#define CLASSIFY_MODEL_MAX_TAGS        (4096)
+#define CLASSIFY_MODEL_MAX_FEATS       ((uint32_t)1 << 24) /* vocabulary features (fewer than this) */
+#define CLASSIFY_MODEL_BUCKET_BITS_MIN (4) /* the vocabulary is looked up in 2^bits buckets */
+#define CLASSIFY_MODEL_BUCKET_BITS_MAX (24)
+#define CLASSIFY_MODEL_FP_BITS         (23) /* and, within a bucket, by this many more key bits */
+#define CLASSIFY_MODEL_EVIDENCE        (5)  /* features listed as evidence per tag */
+
+/*
+ * What trainer and scorer share about the vocabulary lookup: a key's bucket (its top `bits`
+ * bits) and its prefix (its top bits + CLASSIFY_MODEL_FP_BITS bits). A key is the vocabulary
+ * feature with the same prefix; no two features of a model share one.
+ */
+static inline uint32_t classify_model_bucket(uint64_t key, unsigned bits)
+{
+    return (uint32_t)(key >> (64 - bits));
+}
+
+static inline uint64_t classify_model_prefix(uint64_t key, unsigned bits)
+{
+    return key >> (64 - bits - CLASSIFY_MODEL_FP_BITS);
+}
+
+/* The count part of a feature's value, 1 + ln tf (tf >= 1). */
+float classify_model_log_tf(uint32_t tf);
+
+/* The idf a feature counts with in the norm: its idf rounded to a multiple of step, at most
+ * 255 steps. */
+float classify_model_norm_idf(float idf, float step);
 
 struct classify_model;
 
@@ -50,14 +78,20 @@ int classify_model_features(struct classify_tokens *t, const char *text, size_t 
 void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
                                    void *ctx);
 
-/* 64-bit FNV-1a of the model file's bytes after the header (its checksum). */
+/* 64-bit FNV-1a of p[0..n) (the model file's checksum is that of its bytes from
+ * CLASSIFY_MODEL_SUMMED on). */
 uint64_t classify_model_checksum(const unsigned char *p, size_t n);
+
+/* Writes the checksum of a file image of len >= CLASSIFY_MODEL_HEADER bytes into its header. */
+void classify_model_seal(unsigned char *img, size_t len);
 
 /* What a loaded model holds. */
 struct classify_model_stats {
     size_t tags;
-    size_t features;
-    size_t weights; /* non-zero (feature, tag) weights */
+    size_t features; /* the vocabulary */
+    size_t weighted; /* features with at least one weight */
+    size_t weights;  /* non-zero (feature, tag) weights */
+    size_t buckets;
     size_t file_bytes;
     size_t memory_bytes; /* what the loaded model takes, lookup table included */
 };

@@ -154,11 +154,7 @@ static uint32_t get_u32(const unsigned char *p)
 /* Fixes the checksum after a deliberate change, so the deeper checks are reached. */
 static void reseal(unsigned char *img, size_t len)
 {
-    uint64_t sum =
-        classify_model_checksum(img + CLASSIFY_MODEL_HEADER, len - CLASSIFY_MODEL_HEADER);
-
-    put_u32(img + 32, (uint32_t)sum);
-    put_u32(img + 36, (uint32_t)(sum >> 32));
+    classify_model_seal(img, len);
 }
 
 /* Loads a changed copy of the image; asserts it is refused and names `field`. */
@@ -187,7 +183,9 @@ static void test_model_loads_and_counts(void **state)
     classify_model_stats(m, &st);
     assert_int_equal(st.tags, 2);
     assert_true(st.features > 20);
-    assert_true(st.weights > 0 && st.weights <= st.features * 2);
+    assert_true(st.weighted > 0 && st.weighted <= st.features);
+    assert_true(st.weights >= st.weighted && st.weights <= st.weighted * 2);
+    assert_true(st.buckets >= 16 && st.buckets * 4 >= st.features);
     assert_int_equal(st.file_bytes, fx->len);
     classify_model_destroy(&m);
     assert_null(m);
@@ -261,6 +259,24 @@ static void test_model_corrupt_refused(void **state)
     memcpy(img, fx->img, fx->len);
     put_u32(img + 8, 99);
     assert_refused(img, fx->len, "version");
+    /* A version 1 file (the format before the bucket lookup): refused, asking for a retrain. */
+    {
+        struct np_err err;
+
+        memcpy(img, fx->img, fx->len);
+        put_u32(img + 8, 1);
+        np_err_clear(&err);
+        assert_null(classify_model_load_mem(img, fx->len, &err));
+        assert_string_equal(err.field, "version");
+        assert_non_null(strstr(err.msg, "version 1, this build reads version 2"));
+        assert_non_null(strstr(err.msg, "train the model again"));
+    }
+    /* The header's bucket bits and idf step are under the checksum too. */
+    for (size_t i = 48; i < CLASSIFY_MODEL_HEADER; i++) {
+        memcpy(img, fx->img, fx->len);
+        img[i] ^= 0x10;
+        assert_refused(img, fx->len, "checksum");
+    }
     memcpy(img, fx->img, fx->len);
     put_u32(img + 12, 0);
     assert_refused(img, fx->len, "header");
@@ -310,6 +326,55 @@ static void test_model_bad_bounds_refused(void **state)
     memcpy(img + feats_at, img + feats_at + CLASSIFY_MODEL_FEAT_REC, 8);
     reseal(img, fx->len);
     assert_refused(img, fx->len, "features");
+    /* Bucket bits out of bounds, an idf step that is not a positive number. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 48, CLASSIFY_MODEL_BUCKET_BITS_MIN - 1);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "header");
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 48, CLASSIFY_MODEL_BUCKET_BITS_MAX + 1);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "header");
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 52, 0x7FC00000u);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "header");
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 52, 0);
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "header");
+    /* Two features with the same prefix (the second key's last byte changed to the first's:
+     * keys ascend, prefixes then tie). */
+    {
+        uint64_t k0 = 0;
+        uint64_t k1 = 0;
+
+        memcpy(&k0, fx->img + feats_at, 8);
+        memcpy(&k1, fx->img + feats_at + CLASSIFY_MODEL_FEAT_REC, 8);
+        memcpy(img, fx->img, fx->len);
+        k1 = (k0 & ~(uint64_t)0xFF) | 0xFF;
+        if (k1 > k0) {
+            memcpy(img + feats_at + CLASSIFY_MODEL_FEAT_REC, &k1, 8);
+            reseal(img, fx->len);
+            assert_refused(img, fx->len, "features");
+        }
+    }
+    /* Weights of one feature with their tags out of order. */
+    for (uint32_t f = 0, w_off = 0; f < n_feats; f++) {
+        uint32_t w_n = get_u32(fx->img + feats_at + (size_t)f * CLASSIFY_MODEL_FEAT_REC + 12);
+
+        if (w_n >= 2) {
+            memcpy(img, fx->img, fx->len);
+            memcpy(img + w_at + (size_t)w_off * CLASSIFY_MODEL_W_REC,
+                   fx->img + w_at + (size_t)(w_off + 1) * CLASSIFY_MODEL_W_REC, 4);
+            memcpy(img + w_at + (size_t)(w_off + 1) * CLASSIFY_MODEL_W_REC,
+                   fx->img + w_at + (size_t)w_off * CLASSIFY_MODEL_W_REC, 4);
+            reseal(img, fx->len);
+            assert_refused(img, fx->len, "weights");
+            break;
+        }
+        w_off += w_n;
+    }
     /* A threshold that is not a number. */
     memcpy(img, fx->img, fx->len);
     put_u32(img + tags_at + 4, 0x7FC00000u);

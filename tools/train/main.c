@@ -17,7 +17,7 @@ static const char usage[] =
     "  --c C                  SVM cost (default 1)\n"
     "  --min-df N             keep features in at least N articles (default 2)\n"
     "  --min-positives N      train tags with at least N articles (default 1)\n"
-    "  --prune X              drop weights with |w| < X (default 0.03)\n"
+    "  --prune X              drop weights with |w| < X (default 0.1)\n"
     "  --weighting W          logtfidf (default) or logtf\n"
     "  --score-tags LIST      report figures over these comma-separated tags (default all)\n"
     "  --top N                also micro-F1 over the N largest scored tags (default 10)\n"

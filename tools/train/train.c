@@ -6,8 +6,12 @@
  *
  * Features are those classify_model_features() defines (unigrams and bigrams of the rules'
  * normalised tokens, numbers left out), kept when they occur in at least min_df articles;
- * value (1 + ln tf) x idf with idf = ln((N + 1) / (df + 1)) + 1, the vector L2-normalised.
- * The vocabulary and idf come from all articles (no labels involved), also in cross-validation.
+ * value (1 + ln tf) x idf with idf = ln((N + 1) / (df + 1)) + 1, divided by the article's norm,
+ * sqrt(sum of ((1 + ln tf) x idf)^2) with each idf rounded to one of 255 steps
+ * (classify_model_norm_idf()). An article's key is the vocabulary feature with the same key
+ * prefix (classify_model_prefix()), as in classify; of two features with one prefix (about one
+ * in 10^5 models) the first is kept. The vocabulary and idf come from all articles (no labels
+ * involved), also in cross-validation.
  *
  * Per tag, one L2-regularised linear SVM with squared hinge loss and a bias term, solved by
  * dual coordinate descent (Hsieh et al., ICML 2008) with shrinking. This is our own solver
@@ -103,6 +107,10 @@ struct data {
     struct vent *feat; /* owned copies of the chosen voc entries */
     uint32_t n_feats;
     float *idf;
+
+    /* The model file's vocabulary lookup (classify_model_prefix()) and norm idf step. */
+    unsigned bits;
+    float idf_step;
 
     /* Feature vectors (CSR). */
     size_t *x_off; /* n_docs + 1 */
@@ -372,12 +380,32 @@ static int cmp_vent_key(const void *a, const void *b)
     return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/*
+ * Bucket bits (about four features a bucket) and the norm's idf step (the largest idf in 255
+ * steps), then features that share a prefix with the one before them dropped.
+ */
+static void lookup_params(struct data *d)
 {
-    uint32_t x = *(const uint32_t *)a;
-    uint32_t y = *(const uint32_t *)b;
+    float max = 0;
+    size_t n = 0;
 
-    return x < y ? -1 : x > y;
+    d->bits = CLASSIFY_MODEL_BUCKET_BITS_MIN;
+    while (d->bits < CLASSIFY_MODEL_BUCKET_BITS_MAX && ((size_t)4 << d->bits) < d->n_feats) {
+        d->bits++;
+    }
+    for (uint32_t i = 0; i < d->n_feats; i++) {
+        max = d->idf[i] > max ? d->idf[i] : max;
+    }
+    d->idf_step = max > 0 ? max / 255.0f : 1.0f;
+    for (uint32_t i = 0; i < d->n_feats; i++) {
+        if (n > 0 && classify_model_prefix(d->feat[i].key, d->bits) ==
+                         classify_model_prefix(d->feat[n - 1].key, d->bits)) {
+            continue;
+        }
+        d->feat[n] = d->feat[i];
+        d->idf[n++] = d->idf[i];
+    }
+    d->n_feats = (uint32_t)n;
 }
 
 static int choose_features(struct data *d, const struct train_opts *o)
@@ -404,13 +432,48 @@ static int choose_features(struct data *d, const struct train_opts *o)
         return NP_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        d->feat[i].id = (uint32_t)i;
-        voc_find(d, d->feat[i].key)->id = (uint32_t)i;
         d->idf[i] = o->weighting == TRAIN_LOG_TF
                         ? 1.0f
                         : (float)(log((double)(d->n_docs + 1) / (d->feat[i].df + 1)) + 1.0);
     }
+    lookup_params(d);
+    for (uint32_t i = 0; i < d->n_feats; i++) {
+        d->feat[i].id = i;
+        voc_find(d, d->feat[i].key)->id = i;
+    }
     return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The feature with key's prefix (classify_model_prefix()), or UINT32_MAX. */
+static uint32_t feature_of(const struct data *d, uint64_t key)
+{
+    uint32_t id = voc_find(d, key)->id;
+    uint64_t want = classify_model_prefix(key, d->bits);
+    size_t lo = 0;
+    size_t hi = d->n_feats;
+
+    if (id != UINT32_MAX) {
+        return id;
+    }
+    /* Not a feature itself: another key may still share a feature's prefix. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (classify_model_prefix(d->feat[mid].key, d->bits) < want) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < d->n_feats && classify_model_prefix(d->feat[lo].key, d->bits) == want ? (uint32_t)lo
+                                                                                      : UINT32_MAX;
 }
 
 /* Turns every article's keys into its normalised (feature id, value) vector. */
@@ -433,7 +496,7 @@ static int vectorize(struct data *d)
         double norm = 0;
 
         for (size_t k = d->key_off[doc]; k < d->key_off[doc + 1]; k++) {
-            uint32_t id = voc_find(d, d->keys[k])->id;
+            uint32_t id = feature_of(d, d->keys[k]);
             if (id != UINT32_MAX) {
                 ids[m++] = id;
             }
@@ -442,21 +505,23 @@ static int vectorize(struct data *d)
         d->x_off[doc] = nnz;
         for (size_t i = 0; i < m;) {
             size_t j = i;
-            float v = 0;
+            float lt = 0;
+            float nv = 0;
 
             while (j < m && ids[j] == ids[i]) {
                 j++;
             }
-            v = (1.0f + logf((float)(j - i))) * d->idf[ids[i]];
+            lt = classify_model_log_tf((uint32_t)(j - i));
+            nv = lt * classify_model_norm_idf(d->idf[ids[i]], d->idf_step);
+            norm += (double)nv * nv;
             d->x_idx[nnz] = ids[i];
-            d->x_val[nnz++] = v;
-            norm += (double)v * v;
+            d->x_val[nnz++] = lt * d->idf[ids[i]];
             i = j;
         }
         norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
         d->xx[doc] = 0;
         for (size_t i = start; i < nnz; i++) {
-            d->x_val[i] = (float)(d->x_val[i] * norm);
+            d->x_val[i] = d->x_val[i] * (float)norm;
             d->xx[doc] += (double)d->x_val[i] * d->x_val[i];
         }
     }
@@ -956,11 +1021,13 @@ static void put_f32(struct obuf *b, float f)
 }
 
 /* Lays out the file in memory (see classify_model.c for the format). */
-static int build_file(const struct work *wk, const float *thr, struct obuf *b, size_t *n_weights)
+static int build_file(const struct work *wk, const float *thr, struct obuf *b, size_t *n_weights,
+                      uint32_t *n_stored)
 {
     const struct data *d = wk->d;
     size_t n_w = 0;
     size_t names = 0;
+    uint32_t n_f = 0;
     uint32_t *per_feat = calloc((size_t)d->n_feats + 1, sizeof(*per_feat));
     size_t *cursor = NULL;
     uint32_t *wt = NULL;
@@ -980,8 +1047,11 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
     wv = malloc((n_w + 1) * sizeof(*wv));
     b->cap = CLASSIFY_MODEL_HEADER + wk->n_jobs * CLASSIFY_MODEL_TAG_REC +
              (size_t)d->n_feats * CLASSIFY_MODEL_FEAT_REC + n_w * CLASSIFY_MODEL_W_REC + names;
-    for (uint32_t f = 0; f < d->n_feats; f++) {
-        b->cap += d->feat[f].str_len;
+    for (uint32_t f = 0; per_feat != NULL && f < d->n_feats; f++) {
+        if (per_feat[f] > 0) {
+            b->cap += d->feat[f].str_len;
+            n_f++;
+        }
     }
     b->p = malloc(b->cap);
     if (per_feat == NULL || cursor == NULL || wt == NULL || wv == NULL || b->p == NULL) {
@@ -1012,7 +1082,10 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
     put_u32(b, (uint32_t)n_w);
     put_u32(b, 0); /* phrase bytes: filled in at the end */
     put_u32(b, 0);
+    put_u64(b, 0); /* checksum: at the end */
     put_u64(b, 0);
+    put_u32(b, d->bits);
+    put_f32(b, d->idf_step);
     put_u64(b, 0);
     for (size_t j = 0; j < wk->n_jobs; j++) {
         uint32_t t = wk->order[j];
@@ -1025,12 +1098,14 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
         str_off += len;
     }
     for (uint32_t f = 0; f < d->n_feats; f++) {
+        uint32_t len = per_feat[f] > 0 ? d->feat[f].str_len : 0; /* phrases: for evidence */
+
         put_u64(b, d->feat[f].key);
         put_f32(b, d->idf[f]);
         put_u32(b, per_feat[f]);
-        put_u32(b, str_off);
-        put_u32(b, d->feat[f].str_len);
-        str_off += d->feat[f].str_len;
+        put_u32(b, len > 0 ? str_off : 0);
+        put_u32(b, len);
+        str_off += len;
     }
     for (size_t i = 0; i < n_w; i++) {
         put_u32(b, wt[i]);
@@ -1041,23 +1116,23 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
         put_bytes(b, name, strlen(name));
     }
     for (uint32_t f = 0; f < d->n_feats; f++) {
-        put_bytes(b, d->str.p + d->feat[f].str_off, d->feat[f].str_len);
+        if (per_feat[f] > 0) {
+            put_bytes(b, d->str.p + d->feat[f].str_off, d->feat[f].str_len);
+        }
     }
     /* The phrase bytes and the checksum, now that everything is laid out. */
     {
         struct obuf h = { b->p + 24, 0, 4 };
-        uint64_t sum =
-            classify_model_checksum(b->p + CLASSIFY_MODEL_HEADER, b->len - CLASSIFY_MODEL_HEADER);
+
         put_u32(&h, str_off);
-        h.p = b->p + 32;
-        h.len = 0;
-        put_u64(&h, sum);
+        classify_model_seal(b->p, b->len);
     }
     free(per_feat);
     free(cursor);
     free(wt);
     free(wv);
     *n_weights = n_w;
+    *n_stored = n_f;
     return 0;
 }
 
@@ -1108,7 +1183,7 @@ void train_opts_init(struct train_opts *o)
     o->min_positives = 1;
     o->top = 10;
     o->c = 1.0;
-    o->prune = 0.03;
+    o->prune = 0.1;
     o->weighting = TRAIN_LOG_TFIDF;
     o->per_tag = true;
 }
@@ -1295,12 +1370,16 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
     t_train = now_s() - t0 - t_read;
     if (o->output != NULL) {
         size_t n_w = 0;
+        uint32_t n_f = 0;
 
-        if (build_file(&wk, thr, &file, &n_w) != 0 || write_model(o->output, &file, errout) != 0) {
+        if (build_file(&wk, thr, &file, &n_w, &n_f) != 0 ||
+            write_model(o->output, &file, errout) != 0) {
             goto out;
         }
-        fprintf(out, "model: %s, %zu tags, %u features, %zu weights, %zu bytes (%.1f MB)\n",
-                o->output, wk.n_jobs, d.n_feats, n_w, file.len, (double)file.len / 1e6);
+        fprintf(out,
+                "model: %s, %zu tags, %u features (%u with weights), %zu weights, %zu bytes "
+                "(%.1f MB)\n",
+                o->output, wk.n_jobs, d.n_feats, n_f, n_w, file.len, (double)file.len / 1e6);
     }
     fprintf(out, "time: %.1f s reading, %.1f s training (%u folds + final, %u threads)\n", t_read,
             t_train, wk.folds, o->threads);
