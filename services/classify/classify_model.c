@@ -36,19 +36,21 @@
  * the Reuters model has 118k features, 42k of them with weights): per bucket the index of its
  * first feature and of its first feature with weights (2^15 buckets of 8 bytes for Reuters,
  * ~3.6 features each); per feature one u32: 23 prefix bits, a has-weights bit and the norm idf
- * code; per feature with weights its exact idf and first weight (8 bytes), its phrase apart;
- * each weight 4 bytes, a u16 tag and an int16 scaled per tag (|error| <= the tag's largest
- * |weight| / 65534). About 1.5 MB for Reuters, against 11.7 MB for version 1's open-addressing
- * table of 64-bit keys and 24-byte records. Keys are looked up in batches: a pass prefetches
- * each key's bucket, the next reads it and prefetches its features, the last matches and
- * counts; so the cache misses overlap. An article's distinct features are counted in a small
- * local table, cleared slot by slot.
+ * code; per feature with weights its exact idf, first weight and largest |weight| (12 bytes),
+ * its phrase apart; each weight 8 bytes (u16 tag, the float32 of the file). 2.0 MB of it is
+ * read when scoring Reuters articles, against 11.7 MB for version 1's open-addressing table of
+ * 64-bit keys and 24-byte records. An article's keys are counted first in a small local table
+ * (a repeated word costs no lookup), cleared slot by slot; its new keys are looked up in
+ * batches: a pass prefetches each key's bucket, the next reads it and prefetches its features,
+ * the last matches; so the cache misses overlap. Evidence is found only for the tags written,
+ * and only among the features whose value x largest |weight| can still make the top five.
  *
- * Rejected: a dense features x tags matrix (175k x 90 doubles is 126 MB and memory-bound); a
- * hashed table of idf codes without the prefix, the norm then over whatever shares a bucket
- * (CV micro-F1 0.876, macro 0.537 instead of 0.881 / 0.551: a common word sharing a bucket
- * with a rare one weighs as rare in the norm); hashing features into buckets without keeping
- * phrases (no evidence).
+ * Rejected (measured with cachegrind on 2,000 Reuters articles): weights as an int16 scaled per
+ * tag (4 bytes: 68k instructions and 97 misses of a 2 MB last level per article, against 63k
+ * and 115 with float32),
+ * tags and weights in two arrays (more misses); evidence for every given tag from a second
+ * pass over the article's weights while scoring (~7k instructions per article, against ~5k
+ * for finding the written tags' weights, JSON included).
  */
 #include "classify_model.h"
 
@@ -65,7 +67,8 @@
 struct mtag {
     float bias;
     float threshold;
-    float wscale; /* weight = q x wscale */
+    float wmax; /* the largest |weight| of the tag (evidence bound) */
+    float cut;  /* threshold - bias: given when the weights' sum reaches it */
     uint32_t name_off;
     uint32_t name_len;
     char *name;  /* owned, NUL-terminated */
@@ -89,6 +92,7 @@ struct mbucket {
 struct mfeat {
     float idf;
     uint32_t w_off;
+    float wmax; /* its largest |weight| (a bound for evidence) */
 };
 
 struct mphrase {
@@ -96,25 +100,28 @@ struct mphrase {
     uint32_t len;
 };
 
-struct mweight {
-    uint16_t tag;
-    int16_t q;
-};
-
 /* Feature keys are looked up in batches of this many (see the top of the file). */
 #define MODEL_PENDING (64)
 
+struct mweight {
+    uint16_t tag;
+    uint16_t pad;
+    float w;
+};
+
 /* A distinct feature of the current article. */
 struct lkey {
-    uint32_t ent; /* feature + 1; 0: empty slot */
+    uint64_t key; /* 0: empty slot */
     uint32_t tf;
-    uint32_t wf; /* feature with weights + 1, 0 when it has none */
+    uint32_t ent; /* feature + 1; 0: not a feature of the model (or not looked up yet) */
+    uint32_t wf;  /* feature with weights + 1, 0 when it has none */
 };
 
 /* A feature with weights in the current article. */
 struct hit {
     uint32_t feat;
     float v;        /* (1 + ln tf) x idf, then x 1/norm */
+    float bound;    /* v x the feature's largest |weight|, once scored */
     uint32_t w_off; /* its weights, w[w_off .. w_end) */
     uint32_t w_end;
 };
@@ -154,9 +161,10 @@ struct classify_model {
     size_t n_used;
     struct hit *hits; /* n_hits used; as many as local has slots */
     size_t n_hits;
-    uint64_t pending[MODEL_PENDING];
+    uint32_t pending[MODEL_PENDING]; /* new keys to look up: their index in used */
     size_t n_pending;
     bool oom;      /* the local table could not grow: no tags for this article */
+    float v_max;   /* the largest bound among the hits */
     float *margin; /* per tag, before scaling */
     struct given *given;
     size_t n_given;
@@ -466,6 +474,7 @@ static int read_tags(struct classify_model *m, const unsigned char *p, struct np
         if (!isfinite(t->bias) || !isfinite(t->threshold)) {
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: bias or threshold not finite", i);
         }
+        t->cut = t->threshold - t->bias;
         if ((uint64_t)t->name_off + t->name_len > m->str_len ||
             !name_ok((const unsigned char *)m->strings + t->name_off, t->name_len)) {
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: name out of bounds or invalid", i);
@@ -478,7 +487,7 @@ static int read_tags(struct classify_model *m, const unsigned char *p, struct np
     return 0;
 }
 
-/* Weights: tag and float checked, then scaled to int16 per tag (the tag's largest |weight|). */
+/* Weights: tag and float checked; each tag's largest |weight|. */
 static int read_weights(struct classify_model *m, const unsigned char *p, struct np_err *err)
 {
     for (uint32_t i = 0; i < m->n_weights; i++) {
@@ -488,20 +497,9 @@ static int read_weights(struct classify_model *m, const unsigned char *p, struct
         if (tag >= m->n_tags || !isfinite(w)) {
             return np_err_set(err, NP_EPARSE, "weights", "weight %u has a bad tag or value", i);
         }
-        if (fabsf(w) > m->tags[tag].wscale) {
-            m->tags[tag].wscale = fabsf(w);
-        }
-    }
-    for (uint32_t t = 0; t < m->n_tags; t++) {
-        m->tags[t].wscale = m->tags[t].wscale > 0 ? m->tags[t].wscale / 32767.0f : 1.0f;
-    }
-    for (uint32_t i = 0; i < m->n_weights; i++) {
-        uint32_t tag = get_u32(p + (size_t)i * CLASSIFY_MODEL_W_REC);
-        float w = get_f32(p + (size_t)i * CLASSIFY_MODEL_W_REC + 4);
-        long q = lrintf(w / m->tags[tag].wscale);
-
         m->w[i].tag = (uint16_t)tag;
-        m->w[i].q = (int16_t)(q > 32767 ? 32767 : q < -32767 ? -32767 : q);
+        m->w[i].w = w;
+        m->tags[tag].wmax = fabsf(w) > m->tags[tag].wmax ? fabsf(w) : m->tags[tag].wmax;
     }
     return 0;
 }
@@ -560,6 +558,11 @@ static int read_feats(struct classify_model *m, const unsigned char *p, struct n
         if (w_n != 0) {
             m->feats[k].idf = idf;
             m->feats[k].w_off = (uint32_t)w_off;
+            m->feats[k].wmax = 0;
+            for (uint32_t j = 0; j < w_n; j++) {
+                float a = fabsf(m->w[w_off + j].w);
+                m->feats[k].wmax = a > m->feats[k].wmax ? a : m->feats[k].wmax;
+            }
             m->phrase[k].off = str_off;
             m->phrase[k].len = str_len;
             k++;
@@ -603,9 +606,9 @@ static int grow_local(struct classify_model *m, size_t slots)
     m->local = l;
     for (size_t i = 0; i < m->n_used; i++) {
         const struct lkey *k = &old[m->used[i]];
-        size_t s = (k->ent * 2654435761u) & m->lmask;
+        size_t s = (size_t)k->key & m->lmask;
 
-        while (l[s].ent != 0) {
+        while (l[s].key != 0) {
             s = (s + 1) & m->lmask;
         }
         l[s] = *k;
@@ -782,7 +785,7 @@ static inline uint32_t match(const struct classify_model *m, uint32_t fp, uint32
     return UINT32_MAX;
 }
 
-/* Counts the pending keys: buckets read (their features prefetched), then features matched. */
+/* Looks the pending keys up: buckets read (their features prefetched), then matched. */
 static void flush_pending(struct classify_model *m)
 {
     struct mbucket range[MODEL_PENDING];
@@ -791,68 +794,71 @@ static void flush_pending(struct classify_model *m)
     unsigned bits = m->bits;
 
     for (size_t i = 0; i < n; i++) {
-        uint32_t b = classify_model_bucket(m->pending[i], bits);
+        uint32_t b = classify_model_bucket(m->local[m->used[m->pending[i]]].key, bits);
 
         range[i] = m->buckets[b];
         end[i] = m->buckets[b + 1].first;
         __builtin_prefetch(&m->ents[range[i].first]);
     }
     for (size_t i = 0; i < n; i++) {
-        uint32_t fp = (uint32_t)classify_model_prefix(m->pending[i], bits) & E_FP_MASK;
+        struct lkey *l = &m->local[m->used[m->pending[i]]];
+        uint32_t fp = (uint32_t)classify_model_prefix(l->key, bits) & E_FP_MASK;
         uint32_t wf = range[i].first_w;
         uint32_t ent = match(m, fp, range[i].first, end[i], &wf);
-        size_t s = 0;
-        struct lkey *l = NULL;
 
         if (ent == UINT32_MAX) {
             continue;
         }
-        s = ((ent + 1) * 2654435761u) & m->lmask;
-        while (m->local[s].ent != 0 && m->local[s].ent != ent + 1) {
-            s = (s + 1) & m->lmask;
-        }
-        l = &m->local[s];
-        if (l->ent == ent + 1) {
-            l->tf++;
-            continue;
-        }
-        if ((m->n_used + 1) * 2 > m->lmask + 1) {
-            if (grow_local(m, (m->lmask + 1) * 2) != 0) {
-                m->oom = true;
-                continue;
-            }
-            s = ((ent + 1) * 2654435761u) & m->lmask;
-            while (m->local[s].ent != 0) {
-                s = (s + 1) & m->lmask;
-            }
-            l = &m->local[s];
-        }
         l->ent = ent + 1;
-        l->tf = 1;
-        l->wf = 0;
         if ((m->ents[ent] & E_WEIGHTED) != 0) {
             l->wf = wf + 1;
             __builtin_prefetch(&m->feats[wf]); /* read when the article ends */
         }
-        m->used[m->n_used++] = (uint32_t)s;
     }
     m->n_pending = 0;
 }
 
+/* Counts a key: a repeat in the local table; a new one there, and queued for the lookup. */
 static inline void add_key(struct classify_model *m, uint64_t key)
 {
+    size_t s = (size_t)key & m->lmask;
+    struct lkey *l = NULL;
+
+    while (m->local[s].key != 0 && m->local[s].key != key) {
+        s = (s + 1) & m->lmask;
+    }
+    if (m->local[s].key == key) {
+        m->local[s].tf++;
+        return;
+    }
+    if ((m->n_used + 1) * 2 > m->lmask + 1) {
+        if (m->oom || grow_local(m, (m->lmask + 1) * 2) != 0) {
+            m->oom = true;
+            return;
+        }
+        s = (size_t)key & m->lmask;
+        while (m->local[s].key != 0) {
+            s = (s + 1) & m->lmask;
+        }
+    }
     if (m->n_pending == MODEL_PENDING) {
         flush_pending(m);
     }
+    l = &m->local[s];
+    l->key = key;
+    l->tf = 1;
+    l->ent = 0;
+    l->wf = 0;
     __builtin_prefetch(&m->buckets[classify_model_bucket(key, m->bits)]);
-    m->pending[m->n_pending++] = key;
+    m->pending[m->n_pending++] = (uint32_t)m->n_used;
+    m->used[m->n_used++] = (uint32_t)s;
 }
 
 /* Empties the slots of the local table this article used. */
 static void clear_local(struct classify_model *m)
 {
     for (size_t i = 0; i < m->n_used; i++) {
-        m->local[m->used[i]].ent = 0;
+        m->local[m->used[i]].key = 0;
     }
     m->n_used = 0;
 }
@@ -863,6 +869,7 @@ static void score_hits(struct classify_model *m, float scale)
     float *restrict margin = m->margin;
     const struct mweight *restrict w = m->w;
 
+    m->v_max = 0;
     for (uint32_t t = 0; t < m->n_tags; t++) {
         margin[t] = 0;
     }
@@ -871,20 +878,21 @@ static void score_hits(struct classify_model *m, float scale)
         float v = h->v;
 
         h->v = v * scale;
-        for (uint32_t k = h->w_off; k < h->w_end; k++) {
-            margin[w[k].tag] += v * (float)w[k].q;
+        h->bound *= scale;
+        m->v_max = h->bound > m->v_max ? h->bound : m->v_max;
+        for (const struct mweight *k = w + h->w_off, *e = w + h->w_end; k < e; k++) {
+            margin[k->tag] += v * k->w;
         }
     }
     for (uint32_t t = 0; t < m->n_tags; t++) {
-        const struct mtag *tg = &m->tags[t];
-        double mg = (double)tg->bias + (double)margin[t] * scale * tg->wscale;
+        float sum = margin[t] * scale;
 
-        if (mg >= tg->threshold) {
+        if (sum >= m->tags[t].cut) {
             struct given *g = &m->given[m->n_given++];
 
             g->tag = t;
             g->claimed = false;
-            g->margin = mg - tg->threshold;
+            g->margin = (double)sum - m->tags[t].cut;
         }
     }
 }
@@ -936,15 +944,21 @@ void classify_model_end(struct classify_model *m)
     }
     for (size_t i = 0; i < m->n_used; i++) {
         const struct lkey *l = &m->local[m->used[i]];
-        float lt = log_tf(m, l->tf);
-        float nv = lt * m->code_idf[E_CODE(m->ents[l->ent - 1])];
+        float lt = 0;
+        float nv = 0;
 
+        if (l->ent == 0) {
+            continue;
+        }
+        lt = log_tf(m, l->tf);
+        nv = lt * m->code_idf[E_CODE(m->ents[l->ent - 1])];
         norm += (double)nv * nv;
         if (l->wf != 0) {
             struct hit *h = &m->hits[m->n_hits++];
 
             h->feat = l->wf - 1;
             h->v = lt * m->feats[h->feat].idf;
+            h->bound = h->v * m->feats[h->feat].wmax;
             h->w_off = m->feats[h->feat].w_off;
             h->w_end = m->feats[h->feat + 1].w_off;
             __builtin_prefetch(m->w + h->w_off); /* read by score_hits() */
@@ -1033,39 +1047,69 @@ static void put_float(struct np_buf *o, double v)
 }
 
 /* Tag t's weight among hit i's, 0 when it has none (weights are sorted by tag). */
-static float weight_of(const struct classify_model *m, const struct hit *h, uint32_t t)
+static inline float weight_of(const struct classify_model *m, const struct hit *h, uint32_t t)
 {
-    for (uint32_t k = h->w_off; k < h->w_end && m->w[k].tag <= t; k++) {
-        if (m->w[k].tag == t) {
-            return (float)m->w[k].q * m->tags[t].wscale;
-        }
+    const struct mweight *w = m->w + h->w_off;
+    uint32_t n = h->w_end - h->w_off;
+
+    if (n == 0) {
+        return 0;
     }
-    return 0;
+    while (n > 1) { /* the last weight with a tag <= t, without a branch to mispredict */
+        uint32_t half = n / 2;
+
+        w = w[half].tag <= t ? w + half : w;
+        n -= half;
+    }
+    return w->tag == t ? w->w : 0;
 }
 
-/* The features with the largest value x weight for tag t (only for the tags written: the
- * weights of the article are still in the cache from scoring). */
+/* Adds contribution c of hit i to the best n (at most CLASSIFY_MODEL_EVIDENCE), largest first. */
+static void keep_best(size_t *top, double *val, size_t *n, size_t i, double c)
+{
+    size_t k = 0;
+
+    if (c <= 0 || (*n == CLASSIFY_MODEL_EVIDENCE && c <= val[*n - 1])) {
+        return;
+    }
+    k = *n < CLASSIFY_MODEL_EVIDENCE ? (*n)++ : *n - 1;
+    while (k > 0 && val[k - 1] < c) {
+        top[k] = top[k - 1];
+        val[k] = val[k - 1];
+        k--;
+    }
+    top[k] = i;
+    val[k] = c;
+}
+
+/*
+ * The features with the largest value x weight for tag t, only for the tags written. First the
+ * hits whose bound (value x the feature's largest |weight|) is at least a quarter of the largest
+ * bound, then the others whose bound (or value x the tag's largest |weight|) could still beat
+ * the fifth best: most of an article's hits are words of small value or small weights, whose
+ * weight for t need not be looked for.
+ */
 static void write_evidence(const struct classify_model *m, struct np_buf *o, uint32_t t)
 {
     size_t top[CLASSIFY_MODEL_EVIDENCE];
     double val[CLASSIFY_MODEL_EVIDENCE];
     size_t n = 0;
+    float strong = m->v_max / 4;
+    float wmax = m->tags[t].wmax;
 
     for (size_t i = 0; i < m->n_hits; i++) {
-        double c = (double)m->hits[i].v * weight_of(m, &m->hits[i], t);
-        size_t k = 0;
+        if (m->hits[i].bound >= strong) {
+            keep_best(top, val, &n, i, (double)m->hits[i].v * weight_of(m, &m->hits[i], t));
+        }
+    }
+    for (size_t i = 0; i < m->n_hits; i++) {
+        const struct hit *h = &m->hits[i];
+        float bound = h->bound < h->v * wmax ? h->bound : h->v * wmax;
 
-        if (c <= 0 || (n == CLASSIFY_MODEL_EVIDENCE && c <= val[n - 1])) {
-            continue;
+        if (h->bound < strong &&
+            (n < CLASSIFY_MODEL_EVIDENCE || (double)bound > val[CLASSIFY_MODEL_EVIDENCE - 1])) {
+            keep_best(top, val, &n, i, (double)h->v * weight_of(m, h, t));
         }
-        k = n < CLASSIFY_MODEL_EVIDENCE ? n++ : n - 1;
-        while (k > 0 && val[k - 1] < c) {
-            top[k] = top[k - 1];
-            val[k] = val[k - 1];
-            k--;
-        }
-        top[k] = i;
-        val[k] = c;
     }
     np_buf_lit(o, "[");
     for (size_t k = 0; k < n; k++) {
