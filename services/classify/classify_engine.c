@@ -1254,7 +1254,7 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
             return NP_ENOMEM;
         }
         if (e->model != NULL) {
-            classify_model_add(e->model, &e->toks);
+            classify_model_add(e->model, &e->toks, scanned_field(f) == NP_FIELD_title);
         }
         if (f > 0 && e->lead_field == NP_FIELD_SCANNED && e->toks.len > 0) {
             e->lead_field = f;

@@ -4,7 +4,10 @@
  * not start with a digit is a unigram, every two such tokens in a row a bigram (numbers break
  * bigrams, and a bigram never spans two fields). A feature is known by a 64-bit key: the
  * normalised token's bytes taken 8 at a time (little-endian), mixed (token_key(); version 1
- * hashed byte by byte, FNV-1a); a bigram's key mixes its two tokens' keys. The model's
+ * hashed byte by byte, FNV-1a); a bigram's key mixes its two tokens' keys. A model with title
+ * features (header flag) also counts each unigram and bigram of the title under a second key,
+ * its title twin (classify_model_title_key()): a word in a headline then weighs apart from the
+ * same word in the body. The model's
  * vocabulary is looked up by key prefix (classify_model_prefix(): the top bucket bits + 23 bits
  * of the key), which the trainer uses too: an article's key is the vocabulary feature with the
  * same prefix, or no feature.
@@ -18,10 +21,10 @@
  *
  * File format (little-endian; newspipe-train writes it):
  *   header, 64 bytes: "NPMODEL\0", u32 version (2), u32 tags, u32 features, u32 weights,
- *     u32 phrase bytes, u32 flags (0), u64 checksum (FNV-1a 64 of every byte from offset 48
- *     on), u64 reserved (0), u32 bucket bits (4..24), f32 idf step, u64 reserved (0)
- *   tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in phrases)
- *   features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
+ *     u32 phrase bytes, u32 flags (bit 0: title features, the rest 0), u64 checksum (FNV-1a 64
+ *     of every byte from offset 48 on), u64 reserved (0), u32 bucket bits (4..24), f32 idf step,
+ * u64 reserved (0) tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in
+ * phrases) features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
  *     distinct: u64 key, f32 idf, u32 number of weights (0 or more), u32 phrase offset, u32
  *     phrase length (0 for a feature without weights); feature f's weights follow those of
  *     feature f - 1
@@ -142,6 +145,7 @@ struct classify_model {
     uint32_t str_len;
     unsigned bits;
     float idf_step;
+    bool title; /* title features (CLASSIFY_MODEL_FLAG_TITLE) */
     size_t file_bytes;
     struct mtag *tags;       /* owned */
     struct mbucket *buckets; /* owned, 2^bits + 1 */
@@ -269,6 +273,11 @@ static inline uint64_t token_key(const char *s, size_t n, const char *end)
 static inline uint64_t bigram_key(uint64_t prev, uint64_t k)
 {
     return nonzero(mix64(prev * 0x9E3779B97F4A7C15ULL + k + 0x632BE59BD9B4E019ULL));
+}
+
+uint64_t classify_model_title_key(uint64_t key)
+{
+    return nonzero(mix64(key ^ 0x5bd1e9955bd1e995ULL));
 }
 
 static inline bool is_number(const char *s)
@@ -414,7 +423,8 @@ static int check_header(const unsigned char *p, size_t len, struct header *h, st
     h->bits = get_u32(p + 48);
     h->idf_step = get_f32(p + 52);
     if (h->n_tags == 0 || h->n_tags > CLASSIFY_MODEL_MAX_TAGS ||
-        h->n_feats >= CLASSIFY_MODEL_MAX_FEATS || h->flags != 0 || get_u64(p + 40) != 0) {
+        h->n_feats >= CLASSIFY_MODEL_MAX_FEATS || (h->flags & ~CLASSIFY_MODEL_FLAG_TITLE) != 0 ||
+        get_u64(p + 40) != 0) {
         return np_err_set(err, NP_EPARSE, "header", "counts out of bounds (tags %u, features %u)",
                           h->n_tags, h->n_feats);
     }
@@ -668,6 +678,7 @@ struct classify_model *classify_model_load_mem(const void *buf, size_t len, stru
     m->str_len = h.str_len;
     m->bits = h.bits;
     m->idf_step = h.idf_step;
+    m->title = (h.flags & CLASSIFY_MODEL_FLAG_TITLE) != 0;
     m->file_bytes = len;
     if (alloc_model(m) != 0) {
         np_err_set(err, NP_ENOMEM, NULL, "out of memory");
@@ -908,12 +919,14 @@ int classify_model_begin(struct classify_model *m, size_t text_bytes)
     return 0;
 }
 
-/* classify_model_token_features() without the calls through a pointer. */
-void classify_model_add(struct classify_model *m, const struct classify_tokens *t)
+/* classify_model_token_features() without the calls through a pointer; in the title of a model
+ * with title features, each key's title twin too. */
+void classify_model_add(struct classify_model *m, const struct classify_tokens *t, bool title)
 {
     const char *end = t->norm.p + t->norm.len;
     uint64_t prev = 0;
     bool have_prev = false;
+    bool twins = title && m->title;
 
     for (size_t i = 0; i < t->len; i++) {
         const char *s = classify_token_norm(t, i);
@@ -925,8 +938,16 @@ void classify_model_add(struct classify_model *m, const struct classify_tokens *
         }
         k = token_key(s, t->tok[i].norm_len, end);
         add_key(m, k);
+        if (twins) {
+            add_key(m, classify_model_title_key(k));
+        }
         if (have_prev) {
-            add_key(m, bigram_key(prev, k));
+            uint64_t b = bigram_key(prev, k);
+
+            add_key(m, b);
+            if (twins) {
+                add_key(m, classify_model_title_key(b));
+            }
         }
         prev = k;
         have_prev = true;
@@ -978,7 +999,7 @@ int classify_model_score(struct classify_model *m, const char *const *fields, si
             return NP_ENOMEM;
         }
         if (fields[f] != NULL) {
-            classify_model_add(m, &m->toks);
+            classify_model_add(m, &m->toks, f == 0);
         }
     }
     classify_model_end(m);

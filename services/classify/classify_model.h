@@ -35,6 +35,10 @@
 #define CLASSIFY_MODEL_FP_BITS         (23) /* and, within a bucket, by this many more key bits */
 #define CLASSIFY_MODEL_EVIDENCE        (5)  /* features listed as evidence per tag */
 
+/* Header flags. TITLE: the vocabulary also has title features, each unigram and bigram of the
+ * title field once more under its own key (classify_model_title_key()). */
+#define CLASSIFY_MODEL_FLAG_TITLE (1u)
+
 /*
  * What trainer and scorer share about the vocabulary lookup: a key's bucket (its top `bits`
  * bits) and its prefix (its top bits + CLASSIFY_MODEL_FP_BITS bits). A key is the vocabulary
@@ -78,6 +82,9 @@ int classify_model_features(struct classify_tokens *t, const char *text, size_t 
 void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
                                    void *ctx);
 
+/* The key of a feature's title twin: the same unigram or bigram seen in the title. */
+uint64_t classify_model_title_key(uint64_t key);
+
 /* 64-bit FNV-1a of p[0..n) (the model file's checksum is that of its bytes from
  * CLASSIFY_MODEL_SUMMED on). */
 uint64_t classify_model_checksum(const unsigned char *p, size_t n);
@@ -110,18 +117,19 @@ void classify_model_stats(const struct classify_model *m, struct classify_model_
 
 /*
  * Scores an article given as the texts of its fields (n of them, NULL for an absent field; the
- * trainer reads title, summary, body, background and insights) and remembers the tags it gives,
- * until the next call. Returns 0 or NP_ENOMEM.
+ * trainer reads title, summary, body, background and insights: fields[0] is the title) and
+ * remembers the tags it gives, until the next call. Returns 0 or NP_ENOMEM.
  */
 int classify_model_score(struct classify_model *m, const char *const *fields, size_t n);
 
 /*
  * The same in steps, for a caller that tokenises the fields itself (the rules engine): begin
- * with the total bytes of the fields, add each field's tokens, end. begin returns 0 or
+ * with the total bytes of the fields, add each field's tokens (title: the field is the title,
+ * whose features a model with title features also counts as such), end. begin returns 0 or
  * NP_ENOMEM (then neither add nor end may be called).
  */
 int classify_model_begin(struct classify_model *m, size_t text_bytes);
-void classify_model_add(struct classify_model *m, const struct classify_tokens *t);
+void classify_model_add(struct classify_model *m, const struct classify_tokens *t, bool title);
 void classify_model_end(struct classify_model *m);
 
 /*

@@ -227,6 +227,50 @@ static void test_model_tags_article_with_evidence(void **state)
     classify_model_destroy(&m);
 }
 
+/* Score of tag "crude" for text given as the title (fields[0]) or as the body (fields[2]). */
+static double crude_score(struct classify_model *m, const char *text, bool as_title)
+{
+    const char *a[3] = { as_title ? text : NULL, NULL, as_title ? NULL : text };
+    double score = -1;
+
+    assert_int_equal(classify_model_score(m, a, 3), 0);
+    assert_int_equal(classify_model_ngiven(m), 1);
+    assert_string_equal(classify_model_given(m, 0, &score), "crude");
+    return score;
+}
+
+/* Title words count once more as title features (header flag): in the title, not in the body. */
+static void test_model_title_features(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    const char *text = "OPEC agrees to cut crude oil output";
+    unsigned char *img = malloc(fx->len);
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    double title = 0;
+    double body = 0;
+
+    assert_non_null(m);
+    assert_non_null(img);
+    assert_int_equal(get_u32(fx->img + 28), CLASSIFY_MODEL_FLAG_TITLE);
+    /* The trainer learnt oil words in titles as title features too: a title scores higher. */
+    title = crude_score(m, text, true);
+    body = crude_score(m, text, false);
+    assert_true(title > body + 0.01);
+    classify_model_destroy(&m);
+    /* Without the flag the title is read as any field. */
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 28, 0);
+    m = classify_model_load_mem(img, fx->len, &err);
+    assert_non_null(m);
+    assert_true(crude_score(m, text, true) == crude_score(m, text, false));
+    classify_model_destroy(&m);
+    /* A flag this build does not know. */
+    put_u32(img + 28, CLASSIFY_MODEL_FLAG_TITLE | 2u);
+    assert_refused(img, fx->len, "header");
+    free(img);
+}
+
 static void test_model_truncated_refused(void **state)
 {
     struct fixture *fx = *state;
@@ -447,6 +491,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_loads_and_counts),
         cmocka_unit_test(test_model_tags_article_with_evidence),
+        cmocka_unit_test(test_model_title_features),
         cmocka_unit_test(test_model_truncated_refused),
         cmocka_unit_test(test_model_corrupt_refused),
         cmocka_unit_test(test_model_bad_bounds_refused),

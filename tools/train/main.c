@@ -14,10 +14,12 @@ static const char usage[] =
     "  --folds K              k-fold cross-validation for thresholds and figures (default 5)\n"
     "  --seed N               folds and solver order (default 1): same seed, same model\n"
     "  --threads N            worker threads (default 2)\n"
-    "  --c C                  SVM cost (default 1)\n"
+    "  --c C                  SVM cost (default 2)\n"
+    "  --loss L               hinge (L1-loss SVM, default) or squared-hinge (L2-loss)\n"
+    "  --no-title-features    title words and pairs only as the body's are, not also apart\n"
     "  --min-df N             keep features in at least N articles (default 2)\n"
     "  --min-positives N      train tags with at least N articles (default 1)\n"
-    "  --prune X              drop weights with |w| < X (default 0.1)\n"
+    "  --prune X              drop weights with |w| < X (default 0.15)\n"
     "  --weighting W          logtfidf (default) or logtf\n"
     "  --score-tags LIST      report figures over these comma-separated tags (default all)\n"
     "  --top N                also micro-F1 over the N largest scored tags (default 10)\n"
@@ -36,7 +38,9 @@ enum {
     OPT_WEIGHTING,
     OPT_SCORE_TAGS,
     OPT_TOP,
-    OPT_NO_PER_TAG
+    OPT_NO_PER_TAG,
+    OPT_LOSS,
+    OPT_NO_TITLE
 };
 
 static const struct option longopts[] = {
@@ -53,6 +57,8 @@ static const struct option longopts[] = {
     { "score-tags", required_argument, NULL, OPT_SCORE_TAGS },
     { "top", required_argument, NULL, OPT_TOP },
     { "no-per-tag", no_argument, NULL, OPT_NO_PER_TAG },
+    { "loss", required_argument, NULL, OPT_LOSS },
+    { "no-title-features", no_argument, NULL, OPT_NO_TITLE },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -148,6 +154,20 @@ static bool set_option(struct train_opts *o, int c, const char *arg)
             break;
         case OPT_NO_PER_TAG:
             o->per_tag = false;
+            break;
+        case OPT_LOSS:
+            if (strcmp(arg, "hinge") == 0) {
+                o->loss = TRAIN_HINGE;
+            } else if (strcmp(arg, "squared-hinge") == 0) {
+                o->loss = TRAIN_SQUARED_HINGE;
+            } else {
+                fprintf(stderr, "newspipe-train: --loss: hinge or squared-hinge, got \"%s\"\n",
+                        arg);
+                ok = false;
+            }
+            break;
+        case OPT_NO_TITLE:
+            o->title_features = false;
             break;
         default:
             ok = false;

@@ -5,7 +5,9 @@
  * that is not such an object is reported with its number and the reason, and skipped.
  *
  * Features are those classify_model_features() defines (unigrams and bigrams of the rules'
- * normalised tokens, numbers left out), kept when they occur in at least min_df articles;
+ * normalised tokens, numbers left out), and (unless --no-title-features) those of the title
+ * once more as title twins (classify_model_title_key(), phrase "title: ..."), so a headline word
+ * weighs apart from the same word in the body; kept when they occur in at least min_df articles;
  * value (1 + ln tf) x idf with idf = ln((N + 1) / (df + 1)) + 1, divided by the article's norm,
  * sqrt(sum of ((1 + ln tf) x idf)^2) with each idf rounded to one of 255 steps
  * (classify_model_norm_idf()). An article's key is the vocabulary feature with the same key
@@ -13,11 +15,12 @@
  * in 10^5 models) the first is kept. The vocabulary and idf come from all articles (no labels
  * involved), also in cross-validation.
  *
- * Per tag, one L2-regularised linear SVM with squared hinge loss and a bias term, solved by
- * dual coordinate descent (Hsieh et al., ICML 2008) with shrinking. This is our own solver
- * rather than Debian's liblinear: liblinear draws its coordinate order from the C library's
- * rand(), shared state that makes results depend on thread timing; here every (tag, fold)
- * problem has its own generator seeded from --seed, so a run is the same on 1 or N threads.
+ * Per tag, one L2-regularised linear SVM with hinge loss (L1-loss; --loss squared-hinge for the
+ * L2-loss SVM) and a bias term, solved by dual coordinate descent (Hsieh et al., ICML 2008) with
+ * shrinking. This is our own solver rather than Debian's liblinear: liblinear draws its
+ * coordinate order from the C library's rand(), shared state that makes results depend on
+ * thread timing; here every (tag, fold) problem has its own generator seeded from --seed, so a
+ * run is the same on 1 or N threads.
  *
  * Thresholds: k-fold cross-validation gives every article an out-of-fold margin per tag. The
  * tag's threshold is the margin cut that maximises F1 over those out-of-fold margins. The
@@ -119,6 +122,7 @@ struct data {
     double *xx; /* per doc: x.x */
 
     struct classify_tokens toks;
+    bool twin; /* the feature being added is a title twin */
     bool oom;
 };
 
@@ -182,6 +186,9 @@ static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
     if (v->key == 0) {
         v->key = key;
         v->str_off = (uint32_t)d->str.len;
+        if (d->twin) {
+            add_str(d, "title: ", 7);
+        }
         add_str(d, classify_token_norm(t, i), t->tok[i].norm_len);
         if (n == 2) {
             add_str(d, " ", 1);
@@ -194,6 +201,18 @@ static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
         v->last_doc = (uint32_t)d->n_docs + 1;
         v->df++;
     }
+}
+
+/* A feature of the title: itself and its title twin (phrase "title: ..."). */
+static void on_title_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i,
+                             size_t n)
+{
+    struct data *d = ctx;
+
+    on_feature(ctx, key, t, i, n);
+    d->twin = true;
+    on_feature(ctx, classify_model_title_key(key), t, i, n);
+    d->twin = false;
 }
 
 static uint32_t tag_id(struct data *d, const char *name)
@@ -251,7 +270,7 @@ static const char *check_line(const json_t *root, const char *labels, char *why,
 }
 
 /* Adds one valid article: its feature keys and its tags. */
-static int add_doc(struct data *d, const json_t *root, const char *labels)
+static int add_doc(struct data *d, const json_t *root, const char *labels, bool title_features)
 {
     static const char *fields[N_FIELDS] = { "title", "summary", "body", "background", "insights" };
     const json_t *tags = json_object_get(root, labels);
@@ -280,7 +299,8 @@ static int add_doc(struct data *d, const json_t *root, const char *labels)
 
         if (json_is_string(v) &&
             classify_model_features(&d->toks, json_string_value(v), json_string_length(v),
-                                    on_feature, d) != 0) {
+                                    f == 0 && title_features ? on_title_feature : on_feature,
+                                    d) != 0) {
             return NP_ENOMEM;
         }
     }
@@ -312,9 +332,10 @@ static int add_doc(struct data *d, const json_t *root, const char *labels)
 }
 
 /* Reads one input; returns 0, or NP_EIO / NP_ENOMEM. *bad counts the lines skipped. */
-static int read_input(struct data *d, const char *path, const char *labels, size_t *bad,
+static int read_input(struct data *d, const char *path, const struct train_opts *o, size_t *bad,
                       FILE *errout)
 {
+    const char *labels = o->labels;
     bool use_stdin = strcmp(path, "-") == 0;
     FILE *in = use_stdin ? stdin : fopen(path, "r");
     char *line = NULL;
@@ -351,7 +372,7 @@ static int read_input(struct data *d, const char *path, const char *labels, size
             fprintf(errout, "%s:%zu: skipped: %s\n", path, lineno, why);
             (*bad)++;
         } else {
-            rc = add_doc(d, root, labels);
+            rc = add_doc(d, root, labels, o->title_features);
         }
         json_decref(root);
         if (rc != 0) {
@@ -570,13 +591,16 @@ static void axpy(const struct data *d, double *w, size_t doc, double a)
 }
 
 /*
- * Dual coordinate descent for min 1/2 |w|^2 + C sum max(0, 1 - y w.x)^2 over the articles
- * docs[0..n) (labels in s->y, indexed by article). Leaves w in s->w.
+ * Dual coordinate descent (Hsieh et al. 2008) for min 1/2 |w|^2 + C sum loss(y w.x) over the
+ * articles docs[0..n) (labels in s->y, indexed by article), loss max(0, 1 - m) (hinge: each
+ * dual variable in [0, C]) or its square (no upper bound, C's part moved to the diagonal).
+ * Leaves w in s->w.
  */
 static void solve(const struct data *d, struct solver *s, const uint32_t *docs, size_t n, double c,
-                  uint64_t seed)
+                  enum train_loss loss, uint64_t seed)
 {
-    double diag = 0.5 / c;
+    double diag = loss == TRAIN_HINGE ? 0 : 0.5 / c;
+    double upper = loss == TRAIN_HINGE ? c : HUGE_VAL;
     double pg_max_old = HUGE_VAL;
     double pg_min_old = -HUGE_VAL;
     size_t active = n;
@@ -604,23 +628,30 @@ static void solve(const struct data *d, struct solver *s, const uint32_t *docs, 
             double g = yi * dot(d, s->w, doc) - 1 + diag * s->alpha[i];
             double pg = g;
             double qii = 1.0 + diag + d->xx[doc]; /* 1.0: the bias feature */
+            bool shrink = false;
 
+            /* At a bound with the gradient pushing outwards: projected gradient 0, and when it
+             * pushes harder than the last sweep's extremes, out of the active set for now. */
             if (s->alpha[i] == 0) {
-                if (g > pg_max_old) {
-                    active--;
-                    s->active[k] = s->active[active];
-                    s->active[active] = i;
-                    k--;
-                    continue;
-                }
+                shrink = g > pg_max_old;
                 pg = g < 0 ? g : 0;
+            } else if (s->alpha[i] >= upper) {
+                shrink = g < pg_min_old;
+                pg = g > 0 ? g : 0;
+            }
+            if (shrink) {
+                active--;
+                s->active[k] = s->active[active];
+                s->active[active] = i;
+                k--;
+                continue;
             }
             pg_max = pg > pg_max ? pg : pg_max;
             pg_min = pg < pg_min ? pg : pg_min;
             if (fabs(pg) > 1e-12) {
                 double old = s->alpha[i];
 
-                s->alpha[i] = fmax(old - g / qii, 0.0);
+                s->alpha[i] = fmin(fmax(old - g / qii, 0.0), upper);
                 axpy(d, s->w, doc, (s->alpha[i] - old) * yi);
             }
         }
@@ -636,7 +667,6 @@ static void solve(const struct data *d, struct solver *s, const uint32_t *docs, 
         pg_max_old = pg_max > 0 ? pg_max : HUGE_VAL;
         pg_min_old = pg_min < 0 ? pg_min : -HUGE_VAL;
     }
-    (void)pg_min_old;
 }
 
 /* ---- training every tag, in threads ---- */
@@ -702,7 +732,7 @@ static int train_tag(struct work *wk, struct solver *s, uint32_t t)
         }
     }
     for (unsigned k = 0; k < wk->folds; k++) {
-        solve(d, s, wk->train_set[k], wk->train_n[k], wk->o->c, base + k + 1);
+        solve(d, s, wk->train_set[k], wk->train_n[k], wk->o->c, wk->o->loss, base + k + 1);
         /* Pruned as the model file will be, so thresholds and figures are those of what ships. */
         for (uint32_t f = 0; f < d->n_feats; f++) {
             s->w[f] = fabs(s->w[f]) >= wk->o->prune ? s->w[f] : 0;
@@ -713,7 +743,7 @@ static int train_tag(struct work *wk, struct solver *s, uint32_t t)
             }
         }
     }
-    solve(d, s, wk->train_set[wk->folds], wk->train_n[wk->folds], wk->o->c, base);
+    solve(d, s, wk->train_set[wk->folds], wk->train_n[wk->folds], wk->o->c, wk->o->loss, base);
     return keep_weights(wk, s->w, &wk->models[t]);
 }
 
@@ -1081,7 +1111,7 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
     put_u32(b, d->n_feats);
     put_u32(b, (uint32_t)n_w);
     put_u32(b, 0); /* phrase bytes: filled in at the end */
-    put_u32(b, 0);
+    put_u32(b, wk->o->title_features ? CLASSIFY_MODEL_FLAG_TITLE : 0);
     put_u64(b, 0); /* checksum: at the end */
     put_u64(b, 0);
     put_u32(b, d->bits);
@@ -1182,9 +1212,11 @@ void train_opts_init(struct train_opts *o)
     o->min_df = 2;
     o->min_positives = 1;
     o->top = 10;
-    o->c = 1.0;
-    o->prune = 0.1;
+    o->c = 2.0;
+    o->prune = 0.15;
     o->weighting = TRAIN_LOG_TFIDF;
+    o->loss = TRAIN_HINGE;
+    o->title_features = true;
     o->per_tag = true;
 }
 
@@ -1343,7 +1375,7 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
         goto out;
     }
     for (size_t i = 0; i < o->n_inputs; i++) {
-        if (read_input(&d, o->inputs[i], o->labels, &bad, errout) != 0) {
+        if (read_input(&d, o->inputs[i], o, &bad, errout) != 0) {
             goto out;
         }
     }
@@ -1358,9 +1390,10 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
     t_read = now_s() - t0;
     fprintf(out,
             "read %zu articles (%zu lines skipped), %zu tags, %zu of them with a model (at "
-            "least %u articles); %u features (unigrams and bigrams in at least %u articles, of "
+            "least %u articles); %u features (unigrams and bigrams%s in at least %u articles, of "
             "%zu seen)\n",
-            d.n_docs, bad, d.n_tags, wk.n_jobs, o->min_positives, d.n_feats, o->min_df, d.voc_len);
+            d.n_docs, bad, d.n_tags, wk.n_jobs, o->min_positives, d.n_feats,
+            o->title_features ? ", the title's also apart," : "", o->min_df, d.voc_len);
     thr = calloc(d.n_tags + 1, sizeof(*thr));
     if (thr == NULL || run_workers(&wk, o->threads ? o->threads : 1) != 0 ||
         finish(&wk, out, thr) != 0) {

@@ -12,6 +12,12 @@ enum train_weighting {
     TRAIN_LOG_TF     /* (1 + ln tf), L2-normalised: what the model file stores as idf 1 */
 };
 
+/* The SVM's loss: max(0, 1 - y w.x), or its square. */
+enum train_loss {
+    TRAIN_HINGE,        /* L1-loss SVM (the default) */
+    TRAIN_SQUARED_HINGE /* L2-loss SVM */
+};
+
 struct train_opts {
     const char *const *inputs; /* JSON lines files, "-" for standard input */
     size_t n_inputs;
@@ -27,7 +33,9 @@ struct train_opts {
     double c;               /* SVM cost */
     double prune;           /* weights with |w| below this are not stored */
     enum train_weighting weighting;
-    bool per_tag; /* print the per-tag table */
+    enum train_loss loss;
+    bool title_features; /* title words and pairs also as features of their own */
+    bool per_tag;        /* print the per-tag table */
 };
 
 /* Defaults for every option. */
