@@ -53,7 +53,10 @@
  * and 115 with float32),
  * tags and weights in two arrays (more misses); evidence for every given tag from a second
  * pass over the article's weights while scoring (~7k instructions per article, against ~5k
- * for finding the written tags' weights, JSON included).
+ * for finding the written tags' weights, JSON included); 2^16 buckets of two features for
+ * Reuters (61.3k instructions, but 153 last-level misses); the distinct keys' table as 8-byte
+ * slots beside the records (67.4k instructions, more L1 misses); matching a batch's keys one
+ * batch after their features were prefetched (no faster: CPU time per article the same to 1%).
  */
 #include "classify_model.h"
 
