@@ -22,9 +22,10 @@
  * File format (little-endian; newspipe-train writes it):
  *   header, 64 bytes: "NPMODEL\0", u32 version (2), u32 tags, u32 features, u32 weights,
  *     u32 phrase bytes, u32 flags (bit 0: title features, the rest 0), u64 checksum (FNV-1a 64
- *     of every byte from offset 48 on), u64 reserved (0), u32 bucket bits (4..24), f32 idf step,
- * u64 reserved (0) tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in
- * phrases) features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
+ *     of every byte from offset 48 on), u64 reserved (0), u32 bucket bits (4..24), f32 idf
+ *     step, u64 reserved (0)
+ *   tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in phrases)
+ *   features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
  *     distinct: u64 key, f32 idf, u32 number of weights (0 or more), u32 phrase offset, u32
  *     phrase length (0 for a feature without weights); feature f's weights follow those of
  *     feature f - 1
