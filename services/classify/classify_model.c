@@ -37,17 +37,17 @@
  * that floats are finite and that tag names are non-empty UTF-8 without control characters.
  *
  * In memory, laid out for the cache (an article has ~250 feature occurrences, each a lookup;
- * the Reuters model has 118k features, 42k of them with weights): per bucket the index of its
- * first feature and of its first feature with weights (2^15 buckets of 8 bytes for Reuters,
- * ~3.6 features each); per feature one u32: 23 prefix bits, a has-weights bit and the norm idf
- * code; per feature with weights its exact idf, first weight and largest |weight| (12 bytes),
- * its phrase apart; each weight 8 bytes (u16 tag, the float32 of the file). 2.0 MB of it is
- * read when scoring Reuters articles, against 11.7 MB for version 1's open-addressing table of
- * 64-bit keys and 24-byte records. An article's keys are counted first in a small local table
- * (a repeated word costs no lookup), cleared slot by slot; its new keys are looked up in
- * batches: a pass prefetches each key's bucket, the next reads it and prefetches its features,
- * the last matches; so the cache misses overlap. Evidence is found only for the tags written,
- * and only among the features whose value x largest |weight| can still make the top five.
+ * the Reuters model has 130k features, title twins included, 42k of them with weights): per
+ * bucket the index of its first feature and of its first feature with weights (2^15 buckets of
+ * 8 bytes for Reuters, ~4 features each); per feature one u32: 23 prefix bits, a has-weights bit
+ * and the norm idf code; per feature with weights its exact idf, first weight and largest |weight|
+ * (12 bytes), its phrase apart; each weight 8 bytes (u16 tag, the float32 of the file). 2.0 MB of
+ * it is read when scoring Reuters articles, against 11.7 MB for version 1's open-addressing table
+ * of 64-bit keys and 24-byte records. An article's keys are counted first in a small local table (a
+ * repeated word costs no lookup), cleared slot by slot; its new keys are looked up in batches: a
+ * pass prefetches each key's bucket, the next reads it and prefetches its features, the last
+ * matches; so the cache misses overlap. Evidence is found only for the tags written, and only among
+ * the features whose value x largest |weight| can still make the top five.
  *
  * Rejected (measured with cachegrind on 2,000 Reuters articles): weights as an int16 scaled per
  * tag (4 bytes: 68k instructions and 97 misses of a 2 MB last level per article, against 63k
