@@ -7,10 +7,9 @@
  * hashed byte by byte, FNV-1a); a bigram's key mixes its two tokens' keys. A model with title
  * features (header flag) also counts each unigram and bigram of the title under a second key,
  * its title twin (classify_model_title_key()): a word in a headline then weighs apart from the
- * same word in the body. The model's
- * vocabulary is looked up by key prefix (classify_model_prefix(): the top bucket bits + 23 bits
- * of the key), which the trainer uses too: an article's key is the vocabulary feature with the
- * same prefix, or no feature.
+ * same word in the body. The model's vocabulary is looked up by key prefix
+ * (classify_model_prefix(): the top bucket bits + 23 bits of the key), which the trainer uses
+ * too: an article's key is the vocabulary feature with the same prefix, or no feature.
  *
  * Value of a feature in an article: (1 + ln tf) x idf / norm, with norm = sqrt(sum over the
  * article's vocabulary features of ((1 + ln tf) x norm idf)^2); the norm idf is the idf rounded
@@ -51,11 +50,10 @@
  *
  * Rejected (measured with cachegrind on 2,000 Reuters articles): weights as an int16 scaled per
  * tag (4 bytes: 68k instructions and 97 misses of a 2 MB last level per article, against 63k
- * and 115 with float32),
- * tags and weights in two arrays (more misses); evidence for every given tag from a second
- * pass over the article's weights while scoring (~7k instructions per article, against ~5k
- * for finding the written tags' weights, JSON included); 2^16 buckets of two features for
- * Reuters (61.3k instructions, but 153 last-level misses); the distinct keys' table as 8-byte
+ * and 115 with float32); tags and weights in two arrays (more misses); evidence for every given tag
+ * from a second pass over the article's weights while scoring (~7k instructions per article,
+ * against ~5k for finding the written tags' weights, JSON included); 2^16 buckets of two features
+ * for Reuters (61.3k instructions, but 153 last-level misses); the distinct keys' table as 8-byte
  * slots beside the records (67.4k instructions, more L1 misses); matching a batch's keys one
  * batch after their features were prefetched (no faster: CPU time per article the same to 1%).
  */
