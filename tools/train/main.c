@@ -96,9 +96,46 @@ static bool parse_real(const char *name, const char *s, double lo, double *out)
     return true;
 }
 
+/* A name an option accepts and the value it stands for. */
+struct choice {
+    const char *name;
+    int value;
+};
+
+static const struct choice weightings[] = {
+    { "logtfidf", TRAIN_LOG_TFIDF },
+    { "logtf", TRAIN_LOG_TF },
+    { NULL, 0 },
+};
+
+static const struct choice losses[] = {
+    { "hinge", TRAIN_HINGE },
+    { "squared-hinge", TRAIN_SQUARED_HINGE },
+    { NULL, 0 },
+};
+
+/* Reads one of the names in choices (NULL-terminated) into *out; false (reported, with the
+ * names it accepts) otherwise. */
+static bool parse_choice(const char *name, const char *s, const struct choice *choices, int *out)
+{
+    for (const struct choice *c = choices; c->name != NULL; c++) {
+        if (strcmp(s, c->name) == 0) {
+            *out = c->value;
+            return true;
+        }
+    }
+    fprintf(stderr, "newspipe-train: --%s: must be", name);
+    for (const struct choice *c = choices; c->name != NULL; c++) {
+        fprintf(stderr, "%s \"%s\"", c == choices ? "" : c[1].name == NULL ? " or" : ",", c->name);
+    }
+    fprintf(stderr, ", got \"%s\"\n", s);
+    return false;
+}
+
 static bool set_option(struct train_opts *o, int c, const char *arg)
 {
     unsigned long v = 0;
+    int choice = 0;
     bool ok = true;
 
     switch (c) {
@@ -135,15 +172,8 @@ static bool set_option(struct train_opts *o, int c, const char *arg)
             ok = parse_real("prune", arg, 0, &o->prune);
             break;
         case OPT_WEIGHTING:
-            if (strcmp(arg, "logtfidf") == 0) {
-                o->weighting = TRAIN_LOG_TFIDF;
-            } else if (strcmp(arg, "logtf") == 0) {
-                o->weighting = TRAIN_LOG_TF;
-            } else {
-                fprintf(stderr, "newspipe-train: --weighting: logtfidf or logtf, got \"%s\"\n",
-                        arg);
-                ok = false;
-            }
+            ok = parse_choice("weighting", arg, weightings, &choice);
+            o->weighting = (enum train_weighting)choice;
             break;
         case OPT_SCORE_TAGS:
             o->score_tags = arg;
@@ -156,15 +186,8 @@ static bool set_option(struct train_opts *o, int c, const char *arg)
             o->per_tag = false;
             break;
         case OPT_LOSS:
-            if (strcmp(arg, "hinge") == 0) {
-                o->loss = TRAIN_HINGE;
-            } else if (strcmp(arg, "squared-hinge") == 0) {
-                o->loss = TRAIN_SQUARED_HINGE;
-            } else {
-                fprintf(stderr, "newspipe-train: --loss: hinge or squared-hinge, got \"%s\"\n",
-                        arg);
-                ok = false;
-            }
+            ok = parse_choice("loss", arg, losses, &choice);
+            o->loss = (enum train_loss)choice;
             break;
         case OPT_NO_TITLE:
             o->title_features = false;
