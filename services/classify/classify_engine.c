@@ -33,10 +33,12 @@
  *   short_floor x min_score, from its title); every `all` group is satisfied (an `any` group:
  *   one of its phrases occurs in any field; an `entity` group: that entity is mentioned; an
  *   `entity_kind` group: some entity of that kind is mentioned) and no `none` phrase occurs in
- *   any field; and its score is at least relative_min x the score of the strongest tag given
- *   to the article. Evidence: each matched `any` phrase as written, the first field it occurs in,
- *   its total count (title occurrences uncapped) and the byte offset of its first occurrence in
- *   that field of the original text; at most 10 per tag, highest contribution first.
+ *   any field; at least min_phrases distinct `any` phrases matched, unless one of them occurs
+ *   in the title or min_score is 0; and its score is at least relative_min x the score of
+ *   the strongest tag given to the article. Evidence: each matched `any` phrase as written,
+ *   the first field it occurs in, its total count (title occurrences uncapped) and the byte
+ *   offset of its first occurrence in that field of the original text; at most 10 per tag,
+ *   highest contribution first.
  * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
  * overlap an already counted one starting at the same or a later token count once (see
  * mention()); reported when mentions >= 1. Each gets a salience in [0, 1] = 0.35 [in the
@@ -109,6 +111,8 @@ struct pstat {
 struct tstat {
     uint32_t stamp;
     bool veto;
+    bool in_title;   /* one of its matched `any` phrases occurs in the title */
+    uint32_t n_any;  /* distinct `any` phrases matched */
     uint64_t groups; /* bit g: any-group g matched */
     double score;
 };
@@ -883,6 +887,8 @@ static struct tstat *touch_tag(struct classify_engine *e, uint32_t t)
     if (ts->stamp != e->gen) {
         ts->stamp = e->gen;
         ts->veto = false;
+        ts->in_title = false;
+        ts->n_any = 0;
         ts->groups = 0;
         ts->score = 0;
         e->touched_t[e->n_touched_t++] = t;
@@ -911,6 +917,8 @@ static void apply_use(struct classify_engine *e, const struct use *u, const stru
     struct tstat *ts = touch_tag(e, u->owner);
     if (u->kind == USE_ANY) {
         ts->score += contribution(e, &e->tx->tags[u->owner], u->weight, ps);
+        ts->n_any++;
+        ts->in_title |= ps->n_title > 0;
     } else if (u->kind == USE_GROUP) {
         ts->groups |= (uint64_t)1 << u->group;
     } else {
@@ -924,6 +932,12 @@ static bool tag_given(const struct classify_engine *e, uint32_t ti, unsigned kin
     const struct tstat *ts = &e->ts[ti];
 
     if (ts->veto || !(ts->score >= t->min_score * e->length_factor)) {
+        return false;
+    }
+    /* One phrase repeated is one piece of evidence: outside the title, a tag needs min_phrases
+     * distinct phrases (a passing "central bank" three times is not a central-bank story).
+     * A tag with min_score 0 is given on its groups alone. */
+    if (t->min_score > 0 && !ts->in_title && (double)ts->n_any < e->tx->scoring.min_phrases) {
         return false;
     }
     for (size_t g = 0; g < t->n_all; g++) {

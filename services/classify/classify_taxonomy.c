@@ -6,10 +6,10 @@
  *    "tags": [{"name", "min_score"?, "title_weight"?, "max_count"?,
  *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}],
  *    "scoring"?: {"lead_tokens"?, "lead_bonus"?, "reference_tokens"?, "short_floor"?,
- *                 "about_min"?, "relative_min"?}}
+ *                 "about_min"?, "relative_min"?, "min_phrases"?}}
  * `scoring` holds the length and salience settings of classify_engine.c (defaults there, in
  * classify_scoring_defaults()); lead_tokens and reference_tokens must be >= 1, short_floor,
- * about_min and relative_min in [0, 1], lead_bonus >= 0.
+ * about_min and relative_min in [0, 1], lead_bonus >= 0, min_phrases >= 1.
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
  * of {"any": [phrase, ...]}, {"entity": name}, {"entity_kind": kind}. kind is country,
@@ -550,11 +550,12 @@ void classify_scoring_defaults(struct classify_scoring *sc)
     sc->short_floor = 1.0;
     sc->about_min = 0.45;
     sc->relative_min = 0.0;
+    sc->min_phrases = 1.0;
 }
 
 static const char *const scoring_keys[] = { "lead_tokens", "lead_bonus", "reference_tokens",
                                             "short_floor", "about_min",  "relative_min",
-                                            NULL };
+                                            "min_phrases", NULL };
 
 static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *sc)
 {
@@ -576,6 +577,7 @@ static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *s
     TRY(get_number(c, v, "short_floor", path, &sc->short_floor));
     TRY(get_number(c, v, "about_min", path, &sc->about_min));
     TRY(get_number(c, v, "relative_min", path, &sc->relative_min));
+    TRY(get_number(c, v, "min_phrases", path, &sc->min_phrases));
     if (!(sc->lead_tokens >= 1)) {
         path_cat(p, path, ".", "lead_tokens", "");
         return FAIL(c, p, "must be >= 1");
@@ -595,6 +597,10 @@ static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *s
     if (!(sc->relative_min >= 0 && sc->relative_min <= 1)) {
         path_cat(p, path, ".", "relative_min", "");
         return FAIL(c, p, "must be between 0 and 1");
+    }
+    if (!(sc->min_phrases >= 1)) {
+        path_cat(p, path, ".", "min_phrases", "");
+        return FAIL(c, p, "must be >= 1");
     }
     if (!(sc->about_min >= 0 && sc->about_min <= 1)) {
         path_cat(p, path, ".", "about_min", "");

@@ -86,6 +86,7 @@ struct classify_scoring {
     double short_floor;      /* shorter text: min_score x max(short_floor, sqrt(len / ref)) */
     double about_min;        /* a country with salience >= this is one the story is about */
     double relative_min;     /* a tag scoring under this x the article's top tag is dropped */
+    double min_phrases;      /* distinct `any` phrases a tag needs when none is in the title */
 };
 
 void classify_scoring_defaults(struct classify_scoring *sc);

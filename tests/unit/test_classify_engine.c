@@ -473,6 +473,40 @@ static void test_scoring_relative_min(void **state)
     json_decref(out);
 }
 
+static const char phrases_taxonomy[] =
+    "{\"version\": \"p-1\", \"scoring\": {\"min_phrases\": 2}, \"entities\": [],"
+    " \"tags\": [{\"name\": \"Gas\", \"min_score\": 2, \"any\": [\"gas\", \"pipeline\"]}]}";
+
+static bool has_gas(const char *title, const char *body)
+{
+    struct np_err err;
+    struct classify_engine *e =
+        classify_engine_load_json(phrases_taxonomy, strlen(phrases_taxonomy), &err);
+    struct np_article_view a = { { NULL } };
+    json_t *out = NULL;
+    bool given = false;
+
+    assert_non_null(e);
+    a.text[NP_FIELD_title] = title;
+    a.text[NP_FIELD_body] = body;
+    out = run_view(e, &a);
+    given = find(json_object_get(out, "tags"), "Gas") != NULL;
+    json_decref(out);
+    classify_engine_destroy(&e);
+    return given;
+}
+
+static void test_scoring_min_phrases(void **state)
+{
+    (void)state;
+    /* one phrase three times (3 >= 2) is one piece of evidence: not given */
+    assert_false(has_gas("x", FILLER "gas gas gas"));
+    /* two distinct phrases: given */
+    assert_true(has_gas("x", FILLER "gas through a pipeline"));
+    /* one phrase, but in the title: given */
+    assert_true(has_gas("Gas", FILLER "gas"));
+}
+
 static json_t *entity(json_t *out, const char *name)
 {
     return find(json_object_get(out, "entities"), name);
@@ -536,6 +570,9 @@ static void test_scoring_validation(void **state)
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"relative_min\": "
           "-1}}",
           "$.scoring.relative_min" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"min_phrases\": "
+          "0}}",
+          "$.scoring.min_phrases" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"about\": 1}}",
           "$.scoring.about" },
         { "{\"version\": \"v\", \"entities\": [{\"name\": \"X\", \"kind\": \"company\","
@@ -578,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_scoring_salience_about_region),
         cmocka_unit_test(test_scoring_hints),
         cmocka_unit_test(test_scoring_relative_min),
+        cmocka_unit_test(test_scoring_min_phrases),
         cmocka_unit_test(test_scoring_validation),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
