@@ -844,7 +844,7 @@ static void scan_field(struct classify_engine *e, uint32_t field, const char *te
     for (size_t i = 0; i < t->len; i++) {
         const char *w = classify_token_norm(t, i);
         size_t wlen = t->tok[i].norm_len;
-        uint32_t sym = classify_intern_find(e->vocab, w, wlen);
+        uint32_t sym = classify_intern_find_hashed(e->vocab, w, wlen, t->tok[i].hash);
 
         if (wildcards) {
             const uint32_t *wc = wcbuf;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify_text.h"
 #include "np/err.h"
 
 /* ---- a uint64 -> uint32 hash map; value 0 means empty ---- */
@@ -122,7 +123,9 @@ static int grow(void **arr, size_t *cap, size_t need, size_t esz)
 
 /*
  * A slot is 8 bytes (32 bits of the hash and the id), so the table of a large vocabulary stays
- * in cache; the string of id k is chars[off[k] .. off[k] + len[k]).
+ * in cache; the string of id k is chars[off[k] .. off[k] + len[k]). The hash is
+ * classify_text_hash(), the one the tokenizer stores in each token: the engine looks a token up
+ * without hashing it again (classify_intern_find_hashed()).
  */
 struct intern_slot {
     uint32_t tag; /* high 32 bits of the hash */
@@ -141,27 +144,6 @@ struct classify_intern {
     size_t chars_cap;
     size_t max_len;
 };
-
-static inline uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-    uint64_t v = 0;
-
-    while (n >= 8) {
-        memcpy(&v, s, 8);
-        h = (h ^ v) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-        s += 8;
-        n -= 8;
-    }
-    v = 0;
-    for (size_t k = 0; k < n; k++) { /* not memcpy: a call with a variable length */
-        v |= (uint64_t)(unsigned char)s[k] << (8 * k);
-    }
-    h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 29;
-    return h;
-}
 
 struct classify_intern *classify_intern_new(void)
 {
@@ -225,7 +207,7 @@ static int intern_rehash(struct classify_intern *in)
         if (id == 0) {
             continue;
         }
-        size_t j = (size_t)hash_bytes(in->chars + in->off[id], in->lens[id]) & (cap - 1);
+        size_t j = (size_t)classify_text_hash(in->chars + in->off[id], in->lens[id]) & (cap - 1);
         while (slots[j].id != 0) {
             j = (j + 1) & (cap - 1);
         }
@@ -240,7 +222,7 @@ static int intern_rehash(struct classify_intern *in)
 int classify_intern_add(struct classify_intern *in, const char *s, size_t len, uint32_t new_id,
                         uint32_t *id, bool *added)
 {
-    uint64_t h = hash_bytes(s, len);
+    uint64_t h = classify_text_hash(s, len);
     struct intern_slot *sl = intern_probe(in, h, s, len);
 
     *added = false;
@@ -290,7 +272,16 @@ uint32_t classify_intern_find(const struct classify_intern *in, const char *s, s
     if (len > in->max_len) {
         return 0;
     }
-    return intern_probe(in, hash_bytes(s, len), s, len)->id;
+    return intern_probe(in, classify_text_hash(s, len), s, len)->id;
+}
+
+uint32_t classify_intern_find_hashed(const struct classify_intern *in, const char *s, size_t len,
+                                     uint64_t hash)
+{
+    if (len > in->max_len) {
+        return 0;
+    }
+    return intern_probe(in, hash, s, len)->id;
 }
 
 size_t classify_intern_count(const struct classify_intern *in)

@@ -30,6 +30,10 @@ int classify_intern_add(struct classify_intern *in, const char *s, size_t len, u
 /* The id of s[0..len), or 0 when absent. */
 uint32_t classify_intern_find(const struct classify_intern *in, const char *s, size_t len);
 
+/* The same for a string whose classify_text_hash() is known (a token's hash). */
+uint32_t classify_intern_find_hashed(const struct classify_intern *in, const char *s, size_t len,
+                                     uint64_t hash);
+
 /* Number of strings held. */
 size_t classify_intern_count(const struct classify_intern *in);
 

@@ -2,11 +2,12 @@
  *
  * Features: the normalised tokens of classify_text.c (NFKC, case folded); every token that does
  * not start with a digit is a unigram, every two such tokens in a row a bigram (numbers break
- * bigrams, and a bigram never spans two fields). A feature is known by a 64-bit key: the
- * normalised token's bytes taken 8 at a time (little-endian), mixed (token_key(); version 1
- * hashed byte by byte, FNV-1a); a bigram's key mixes its two tokens' keys. A model with title
- * features (header flag) also counts each unigram and bigram of the title under a second key,
- * its title twin (classify_model_title_key()): a word in a headline then weighs apart from the
+ * bigrams, and a bigram never spans two fields). A feature is known by a 64-bit key: a unigram's
+ * is its token's hash (classify_text_hash(): the normalised bytes taken 8 at a time,
+ * little-endian, mixed), which the tokenizer computes once per token for the rules and the model
+ * alike; version 1 hashed byte by byte, FNV-1a. A bigram's key mixes its two tokens' keys. A model
+ * with title features (header flag) also counts each unigram and bigram of the title under a second
+ * key, its title twin (classify_model_title_key()): a word in a headline then weighs apart from the
  * same word in the body. The model's vocabulary is looked up by key prefix
  * (classify_model_prefix(): the top bucket bits + 23 bits of the key), which the trainer uses
  * too: an article's key is the vocabulary feature with the same prefix, or no feature.
@@ -234,44 +235,6 @@ static uint64_t nonzero(uint64_t k)
     return k != 0 ? k : 1;
 }
 
-/* The 8 bytes at p as a little-endian number. */
-static inline uint64_t load_le64(const char *p)
-{
-    uint64_t v = 0;
-
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-/*
- * A token's key: its bytes taken 8 at a time (little-endian, the last 1-8 zero-padded), mixed.
- * end: the end of the buffer s lies in; when 8 bytes can be read there, the last word is one
- * masked load instead of a byte loop (the same value).
- */
-static inline uint64_t token_key(const char *s, size_t n, const char *end)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-    uint64_t v = 0;
-
-    while (n > 8) {
-        h = (h ^ load_le64(s)) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-        s += 8;
-        n -= 8;
-    }
-    if ((size_t)(end - s) >= 8) {
-        v = load_le64(s) & (~0ULL >> (64 - 8 * n));
-    } else {
-        for (size_t k = 0; k < n; k++) {
-            v |= (uint64_t)(unsigned char)s[k] << (8 * k);
-        }
-    }
-    return nonzero(mix64(h ^ v));
-}
-
 static inline uint64_t bigram_key(uint64_t prev, uint64_t k)
 {
     return nonzero(mix64(prev * 0x9E3779B97F4A7C15ULL + k + 0x632BE59BD9B4E019ULL));
@@ -287,32 +250,24 @@ static inline bool is_number(const char *s)
     return s[0] >= '0' && s[0] <= '9';
 }
 
-int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
-                            classify_model_feature_fn fn, void *ctx)
+/*
+ * The one walk over a text's features: fn is called for each unigram, then, from the second
+ * word of two in a row, for their bigram. static inline, so that classify_model_add()'s fn is
+ * inlined into it; the trainer's goes through a pointer (classify_model_token_features()).
+ */
+static inline void walk_features(const struct classify_tokens *t, classify_model_feature_fn fn,
+                                 void *ctx)
 {
-    if (classify_tokenize(t, text, len) != 0) {
-        return NP_ENOMEM;
-    }
-    classify_model_token_features(t, fn, ctx);
-    return 0;
-}
-
-void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
-                                   void *ctx)
-{
-    const char *end = t->norm.p + t->norm.len;
     uint64_t prev = 0;
     bool have_prev = false;
 
     for (size_t i = 0; i < t->len; i++) {
-        const char *s = classify_token_norm(t, i);
-        uint64_t k = 0;
+        uint64_t k = t->tok[i].hash;
 
-        if (is_number(s)) {
+        if (is_number(classify_token_norm(t, i))) {
             have_prev = false;
             continue;
         }
-        k = token_key(s, t->tok[i].norm_len, end);
         fn(ctx, k, t, i, 1);
         if (have_prev) {
             fn(ctx, bigram_key(prev, k), t, i - 1, 2);
@@ -320,6 +275,22 @@ void classify_model_token_features(const struct classify_tokens *t, classify_mod
         prev = k;
         have_prev = true;
     }
+}
+
+int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
+                            classify_model_feature_fn fn, void *ctx)
+{
+    if (classify_tokenize(t, text, len) != 0) {
+        return NP_ENOMEM;
+    }
+    walk_features(t, fn, ctx);
+    return 0;
+}
+
+void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
+                                   void *ctx)
+{
+    walk_features(t, fn, ctx);
 }
 
 /* ---- loading ---- */
@@ -921,38 +892,34 @@ int classify_model_begin(struct classify_model *m, size_t text_bytes)
     return 0;
 }
 
-/* classify_model_token_features() without the calls through a pointer; in the title of a model
- * with title features, each key's title twin too. */
+/* walk_features() callbacks: a key, and a key with its title twin. */
+static inline void add_feature(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i,
+                               size_t n)
+{
+    (void)t;
+    (void)i;
+    (void)n;
+    add_key(ctx, key);
+}
+
+static inline void add_title_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
+                                     size_t i, size_t n)
+{
+    (void)t;
+    (void)i;
+    (void)n;
+    add_key(ctx, key);
+    add_key(ctx, classify_model_title_key(key));
+}
+
+/* The features of classify_model_token_features(), counted; in the title of a model with title
+ * features, each key's title twin too. */
 void classify_model_add(struct classify_model *m, const struct classify_tokens *t, bool title)
 {
-    const char *end = t->norm.p + t->norm.len;
-    uint64_t prev = 0;
-    bool have_prev = false;
-    bool twins = title && m->title;
-
-    for (size_t i = 0; i < t->len; i++) {
-        const char *s = classify_token_norm(t, i);
-        uint64_t k = 0;
-
-        if (is_number(s)) {
-            have_prev = false;
-            continue;
-        }
-        k = token_key(s, t->tok[i].norm_len, end);
-        add_key(m, k);
-        if (twins) {
-            add_key(m, classify_model_title_key(k));
-        }
-        if (have_prev) {
-            uint64_t b = bigram_key(prev, k);
-
-            add_key(m, b);
-            if (twins) {
-                add_key(m, classify_model_title_key(b));
-            }
-        }
-        prev = k;
-        have_prev = true;
+    if (title && m->title) {
+        walk_features(t, add_title_feature, m);
+    } else {
+        walk_features(t, add_feature, m);
     }
 }
 

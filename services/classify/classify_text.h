@@ -18,7 +18,17 @@ struct classify_token {
     uint32_t len;      /* byte length in the original text (absorbed dots included) */
     uint32_t norm_off; /* offset of the normalised form in classify_tokens.norm */
     uint32_t norm_len; /* its length in bytes, never 0 */
+    uint64_t hash;     /* classify_text_hash() of the normalised form */
 };
+
+/*
+ * A 64-bit hash of s[0..n), never 0: the bytes taken 8 at a time (little-endian, the last 1-8
+ * zero-padded), mixed. The tokenizer stores it in each token as it writes the normalised form,
+ * so a token is hashed once: the rules' vocabulary (classify_intern) and the learned model's
+ * feature keys (classify_model.c) both use it. The model file's keys depend on it: changing it
+ * means a new model file version.
+ */
+uint64_t classify_text_hash(const char *s, size_t n);
 
 /*
  * The tokens of one text plus the buffers behind them. Caller-allocated
@@ -29,7 +39,7 @@ struct classify_tokens {
     struct classify_token *tok; /* owned, len used of cap */
     size_t len;
     size_t cap;
-    struct np_buf norm; /* owned: the normalised forms back to back */
+    struct np_buf norm; /* owned: the normalised forms back to back, then 8 readable bytes */
     int32_t *cp;        /* owned scratch: code points for utf8proc */
     size_t cp_cap;
 };

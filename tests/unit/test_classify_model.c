@@ -271,6 +271,44 @@ static void test_model_title_features(void **state)
     free(img);
 }
 
+struct keys {
+    uint64_t key[8];
+    size_t n;
+};
+
+static void collect_key(void *ctx, uint64_t key, const struct classify_tokens *t, size_t i,
+                        size_t n)
+{
+    struct keys *k = ctx;
+
+    (void)t;
+    (void)i;
+    (void)n;
+    if (k->n < 8) {
+        k->key[k->n] = key;
+    }
+    k->n++;
+}
+
+/* Feature keys are pinned: a model file of this version trained by an earlier build must keep
+ * matching (the unigram key is the token's hash, computed by the tokenizer). */
+static void test_model_feature_keys_pinned(void **state)
+{
+    struct classify_tokens t;
+    struct keys k = { { 0 }, 0 };
+    const char *text = "Crude oil, 5 internationalisation";
+
+    (void)state;
+    classify_tokens_init(&t);
+    assert_int_equal(classify_model_features(&t, text, strlen(text), collect_key, &k), 0);
+    assert_int_equal(k.n, 4); /* crude, oil, "crude oil", internationalisation (5 breaks pairs) */
+    assert_true(k.key[0] == t.tok[0].hash);
+    assert_true(k.key[1] == 0xe41030777686435dULL);
+    assert_true(k.key[2] == 0x5d628f28f8eb5552ULL);
+    assert_true(k.key[3] == 0xd0e781a6f7966c0aULL);
+    classify_tokens_cleanup(&t);
+}
+
 static void test_model_truncated_refused(void **state)
 {
     struct fixture *fx = *state;
@@ -492,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_model_loads_and_counts),
         cmocka_unit_test(test_model_tags_article_with_evidence),
         cmocka_unit_test(test_model_title_features),
+        cmocka_unit_test(test_model_feature_keys_pinned),
         cmocka_unit_test(test_model_truncated_refused),
         cmocka_unit_test(test_model_corrupt_refused),
         cmocka_unit_test(test_model_bad_bounds_refused),

@@ -141,6 +141,40 @@ static void test_text_invalid_utf8_separates(void **state)
                  "ab cd");
 }
 
+/* Each token carries classify_text_hash() of its normalised form, computed as it is written
+ * (one masked 8-byte load for the last word): the same value as hashing the bytes apart, for
+ * lengths around the 8-byte words and for tokens mapped through utf8proc. The values are pinned:
+ * the learned model's files (version 2) keep feature keys made from them. */
+static void test_text_token_hash(void **state)
+{
+    const char *s = "Oil, ABCDEFGH; Internationalisation CAF\xC3\x89 a ab abcdefg abcdefghi "
+                    "abcdefghijklmnop abcdefghijklmnopq \xEF\xAC\x81nance U.S.";
+    const char *norm[] = {
+        "oil",     "abcdefgh",  "internationalisation", "caf\xC3\xA9",       "a",       "ab",
+        "abcdefg", "abcdefghi", "abcdefghijklmnop",     "abcdefghijklmnopq", "finance", "us"
+    };
+    struct classify_tokens t;
+
+    (void)state;
+    classify_tokens_init(&t);
+    assert_int_equal(classify_tokenize(&t, s, strlen(s)), 0);
+    assert_int_equal(t.len, 12);
+    for (size_t i = 0; i < t.len; i++) {
+        assert_int_equal(t.tok[i].norm_len, strlen(norm[i]));
+        assert_memory_equal(classify_token_norm(&t, i), norm[i], strlen(norm[i]));
+        assert_true(t.tok[i].hash == classify_text_hash(norm[i], strlen(norm[i])));
+        assert_true(t.tok[i].hash != 0);
+    }
+    assert_true(t.tok[0].hash == 0xe41030777686435dULL);
+    assert_true(t.tok[1].hash == 0x0cde3d5780c92708ULL);
+    assert_true(t.tok[2].hash == 0xd0e781a6f7966c0aULL);
+    assert_true(t.tok[3].hash == 0x387775fbf49ce908ULL);
+    /* The same text again, into the reused buffers, gives the same hashes. */
+    assert_int_equal(classify_tokenize(&t, s, strlen(s)), 0);
+    assert_true(t.tok[2].hash == 0xd0e781a6f7966c0aULL);
+    classify_tokens_cleanup(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_text_unspaced_scripts),
         cmocka_unit_test(test_text_offsets_into_original),
         cmocka_unit_test(test_text_invalid_utf8_separates),
+        cmocka_unit_test(test_text_token_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
