@@ -7,8 +7,11 @@
  * relaxed C11 atomics, without any lock. The registry mutex guards only the family array and
  * the series lists: registering and rendering take it, updates never do. Rendering reads each
  * atomic once; the values of one scrape are therefore not a consistent snapshot across metrics
- * (nor between a histogram's buckets and its sum), which Prometheus tolerates. A histogram's
- * _count is computed from its buckets while rendering, so _count always equals the +Inf bucket.
+ * (nor between a histogram's buckets and its sum), which Prometheus tolerates. The one order
+ * kept: gauges are stored with release and loaded with acquire, so a reader that sees a value of
+ * one gauge also sees the gauges set before it (ingest's publish_window relies on it; on x86 it
+ * costs nothing over relaxed). A histogram's _count is computed from its buckets while
+ * rendering, so _count always equals the +Inf bucket.
  *
  * Gauges and histogram sums are doubles stored as their bit pattern in an _Atomic uint64_t and
  * updated with a compare-exchange loop: C11 has no atomic add for floating point, and an
@@ -587,7 +590,7 @@ uint64_t np_counter_value(const struct np_counter *c)
 void np_gauge_set(struct np_gauge *g, double v)
 {
     if (g != NULL) {
-        atomic_store_explicit(&g->bits, double_bits(v), memory_order_relaxed);
+        atomic_store_explicit(&g->bits, double_bits(v), memory_order_release);
     }
 }
 
@@ -614,7 +617,7 @@ double np_gauge_value(const struct np_gauge *g)
     if (g == NULL) {
         return 0;
     }
-    return bits_double(atomic_load_explicit(&g->bits, memory_order_relaxed));
+    return bits_double(atomic_load_explicit(&g->bits, memory_order_acquire));
 }
 
 void np_histogram_observe(struct np_histogram *h, double v)

@@ -9,10 +9,10 @@
 /*
  * Threading model: each metric has one writer (the worker loop) and the registry has one reader
  * (the HTTP thread, through np_metrics_render()). Updates (np_counter_add(), np_gauge_set(),
- * np_histogram_observe(), ...) are lock-free C11 atomics with relaxed ordering and never
- * allocate. Registering (np_metrics_counter(), ...) takes the registry mutex and may allocate;
- * it is allowed at any time, also while the HTTP thread renders. Several threads may update the
- * same metric too: counters, gauges and histograms use atomic read-modify-write.
+ * np_histogram_observe(), ...) are lock-free C11 atomics with relaxed ordering (gauges: release
+ * and acquire) and never allocate. Registering (np_metrics_counter(), ...) takes the registry mutex
+ * and may allocate; it is allowed at any time, also while the HTTP thread renders. Several threads
+ * may update the same metric too: counters, gauges and histograms use atomic read-modify-write.
  *
  * Names: the caller passes the name without prefix ("received_total"); the registry prefixes
  * "newspipe_" ("newspipe_received_total"). Counter names should end in "_total"; times are in
@@ -89,7 +89,8 @@ uint64_t np_counter_value(const struct np_counter *c);
 struct np_gauge *np_metrics_gauge(struct np_metrics *m, const char *name, const char *help,
                                   const char *labels);
 
-/* Sets the gauge to v. Accepts NULL. Lock-free, never allocates. */
+/* Sets the gauge to v (a release store: a reader that sees v, np_gauge_value() or a scrape, also
+ * sees the gauges set before it). Accepts NULL. Lock-free, never allocates. */
 void np_gauge_set(struct np_gauge *g, double v);
 
 /* Adds delta (may be negative) to the gauge: np_gauge_add(inflight, 1) ... (inflight, -1). */

@@ -236,6 +236,24 @@ static size_t outstanding(const struct ingest *in)
     return in->inflight + in->backlog_live;
 }
 
+/*
+ * Publishes the window's gauges. Called as soon as the counts change, not once per loop turn:
+ * replies go out in the middle of a turn, and a gauge set at its end would lag behind by what the
+ * turn journaled (up to sync_records messages, for as long as the rest of the turn takes: an ack
+ * fdatasync, a redelivery scan), so a scrape right after a client read "accepted" could miss it.
+ *
+ * Together the two gauges bound what a crash can make ingest send again: outstanding (journaled,
+ * not acknowledged) plus acks_unsynced (acknowledged, not yet durable). An ack moves a record
+ * from the first to the second, so acks_unsynced is raised before outstanding is lowered (release
+ * stores, np_gauge_set): a reader of outstanding, then acks_unsynced, counts it at least once.
+ */
+static void publish_window(struct ingest *in)
+{
+    np_gauge_set(in->acks_unsynced, (double)ingest_journal_acks_pending(in->journal));
+    np_gauge_set(in->outstanding_g, (double)outstanding(in));
+    np_gauge_set(in->inflight_g, (double)in->inflight);
+}
+
 /* Replay callback: a record never acknowledged goes to the backlog (called in seq order). */
 static int replay_one(void *ctx, uint64_t seq, const struct ingest_jpos *pos)
 {
@@ -570,6 +588,7 @@ static int journal_message(struct ingest *in, char *env, size_t env_len, char *p
     s->due_ms = INT64_MAX; /* not scanned until flushed */
     in->next_seq = seq + 1;
     in->inflight++;
+    publish_window(in); /* counted before any reply can tell a client it was journaled */
     *p = (struct pending){ .seq = seq,
                            .env = env,
                            .env_len = env_len,
@@ -591,7 +610,8 @@ static int journal_message(struct ingest *in, char *env, size_t env_len, char *p
     return 0;
 }
 
-/* Builds the envelope and journals a rejected message; answers a ROUTER client at once. */
+/* Builds the envelope and journals a rejected message; answers a ROUTER client at once (once it
+ * is journaled: counted in `outstanding` before its client hears of it). */
 static int reject(struct ingest *in, const char *channel, const void *raw, size_t raw_len,
                   const struct np_err *why, zmq_msg_t *addr, size_t naddr)
 {
@@ -600,9 +620,23 @@ static int reject(struct ingest *in, const char *channel, const void *raw, size_
     size_t env_len = 0;
     char *copy = NULL;
     uint64_t seq = in->next_seq;
+    int rc = NP_ENOMEM;
 
     np_counter_inc(rejected_counter(in, why->field));
     np_log_info("rejected message: %s channel=%s seq=%" PRIu64, why->msg, channel, seq);
+    if (np_msg_new_rejected(&env, seq, &in->origin, np_now_us(), "ingest", channel, why) == 0 &&
+        np_msg_encode(&env, NULL, &env_buf, &env_len) == 0) {
+        copy = malloc(raw_len > 0 ? raw_len : 1);
+    }
+    np_msg_cleanup(&env);
+    if (copy != NULL) {
+        if (raw_len > 0) {
+            memcpy(copy, raw, raw_len);
+        }
+        rc = journal_message(in, env_buf, env_len, copy, raw_len, NULL, 0, NULL, 0, seq);
+        env_buf = NULL;
+    }
+    free(env_buf);
     if (addr != NULL) {
         size_t len = 0;
         char *reply = make_reply("rejected", NULL, why, &len);
@@ -615,21 +649,7 @@ static int reject(struct ingest *in, const char *channel, const void *raw, size_
             zmq_msg_close(&addr[i]);
         }
     }
-    if (np_msg_new_rejected(&env, seq, &in->origin, np_now_us(), "ingest", channel, why) != 0 ||
-        np_msg_encode(&env, NULL, &env_buf, &env_len) != 0) {
-        np_msg_cleanup(&env);
-        return NP_ENOMEM;
-    }
-    np_msg_cleanup(&env);
-    copy = malloc(raw_len > 0 ? raw_len : 1);
-    if (copy == NULL) {
-        free(env_buf);
-        return NP_ENOMEM;
-    }
-    if (raw_len > 0) {
-        memcpy(copy, raw, raw_len);
-    }
-    return journal_message(in, env_buf, env_len, copy, raw_len, NULL, 0, NULL, 0, seq);
+    return rc;
 }
 
 /* Parses, deduplicates and journals one client payload. addr is NULL for PULL clients. */
@@ -813,6 +833,7 @@ static void handle_acks(struct ingest *in)
         in->oldest++;
     }
     admit_backlog(in);
+    publish_window(in);
 }
 
 /* Makes the acks collected so far durable once the oldest has waited ack_sync_ms. */
@@ -829,6 +850,7 @@ static int sync_acks(struct ingest *in, bool now)
     if (ingest_journal_sync_acks(in->journal) != 0) {
         return NP_EIO;
     }
+    publish_window(in); /* lowered only once durable */
     return 0;
 }
 
@@ -940,9 +962,6 @@ static int turn(struct ingest *in, bool intake)
     if (rc == 0) {
         rc = redeliver(in);
     }
-    np_gauge_set(in->inflight_g, (double)in->inflight);
-    np_gauge_set(in->outstanding_g, (double)outstanding(in));
-    np_gauge_set(in->acks_unsynced, (double)ingest_journal_acks_pending(in->journal));
     np_gauge_set(in->journal_bytes, (double)ingest_journal_disk_bytes(in->journal));
     return rc;
 }
@@ -1065,6 +1084,7 @@ static int ingest_open(struct ingest *in, const struct ingest_config *cfg)
     np_counter_add(in->replayed, in->nbacklog);
     np_gauge_set(in->replay_age, age > 0 ? age : 0);
     admit_backlog(in);
+    publish_window(in);
     in->origin.id = ingest_journal_instance(in->journal);
     in->ctx = zmq_ctx_new();
     if (in->ctx == NULL) {
