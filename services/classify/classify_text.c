@@ -304,7 +304,32 @@ static size_t ascii_sep(struct classify_tokens *t, struct cursor *c, const unsig
     return 1;
 }
 
-/* The hot loop: a run of ASCII letters and digits from p[i]. Returns the index after it. */
+#define REP8(b) ((uint64_t)(b)*0x0101010101010101ULL)
+
+/*
+ * How many of the 8 bytes of w (little-endian: p[0] is the low byte) from the first one on are
+ * ASCII letters or digits, all 8 bytes tested at once: a byte b < 0x80 is >= lo when
+ * b + (0x80 - lo) has its high bit set, and <= hi when b + (0x7F - hi) has not (no carry
+ * crosses a byte). A letter is b | 0x20 in 'a'..'z'.
+ */
+static inline size_t alnum_prefix(uint64_t w)
+{
+    uint64_t low = w & REP8(0x7F);
+    uint64_t x = low | REP8(0x20);
+    uint64_t letter = (x + REP8(0x80 - 'a')) & ~(x + REP8(0x7F - 'z'));
+    uint64_t digit = (low + REP8(0x80 - '0')) & ~(low + REP8(0x7F - '9'));
+    uint64_t other = ~((letter | digit) & ~w) & REP8(0x80);
+
+    return other == 0 ? 8 : (size_t)__builtin_ctzll(other) / 8;
+}
+
+/*
+ * The hot loop: a run of ASCII letters and digits from p[i]. Returns the index after it. While 8
+ * input bytes can be read, 8 at a time: the lower-case form of a letter or digit is b | 0x20, and
+ * the 8-byte store stays inside the norm buffer (it keeps the rest of the text's length plus 8
+ * bytes free: see classify_tokenize() and map_token()); bytes past the run are overwritten later
+ * or lie past the end of the norm.
+ */
 static size_t ascii_run(struct classify_tokens *t, struct cursor *c, const unsigned char *p,
                         size_t len, size_t i)
 {
@@ -314,10 +339,31 @@ static size_t ascii_run(struct classify_tokens *t, struct cursor *c, const unsig
     if (!c->open) {
         begin(t, c, i);
     }
+    while (j + 8 <= len) {
+        uint64_t w = 0;
+        size_t n = 0;
+
+        memcpy(&w, p + j, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        n = alnum_prefix(w);
+        w |= REP8(0x20);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        memcpy(t->norm.p + k, &w, 8);
+        j += n;
+        k += n;
+        if (n < 8) {
+            goto done;
+        }
+    }
     while (j < len && p[j] < 0x80 && ascii_fold[p[j]] != 0) {
         t->norm.p[k++] = (char)ascii_fold[p[j]];
         j++;
     }
+done:
     c->seg += j - i;
     t->norm.len = k;
     return j;

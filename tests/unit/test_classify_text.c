@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "classify_text.h"
@@ -175,6 +176,44 @@ static void test_text_token_hash(void **state)
     classify_tokens_cleanup(&t);
 }
 
+/* ASCII text without dots or apostrophes: the tokens are the maximal runs of letters and
+ * digits, lower-cased, wherever a run starts or ends relative to the tokenizer's 8-byte steps
+ * (every byte that borders a letter or digit range is in the alphabet). */
+static void test_text_ascii_runs_match_reference(void **state)
+{
+    static const char alphabet[] = "aAzZ09mM /:@[`{ \t-_\x7f,";
+    char text[300];
+    char want[600];
+    uint32_t seed = 12345;
+
+    (void)state;
+    for (int round = 0; round < 2000; round++) {
+        size_t len = (size_t)(round % 290);
+        size_t n = 0;
+        bool in_word = false;
+
+        for (size_t i = 0; i < len; i++) {
+            char ch = 0;
+
+            seed = seed * 1103515245u + 12345u;
+            ch = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+            text[i] = ch;
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+                if (!in_word && n > 0) {
+                    want[n++] = ' ';
+                }
+                want[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+                in_word = true;
+            } else {
+                in_word = false;
+            }
+        }
+        text[len] = '\0';
+        want[n] = '\0';
+        check_tokens(text, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_text_offsets_into_original),
         cmocka_unit_test(test_text_invalid_utf8_separates),
         cmocka_unit_test(test_text_token_hash),
+        cmocka_unit_test(test_text_ascii_runs_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
