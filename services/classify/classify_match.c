@@ -16,6 +16,7 @@
  */
 #include "classify_match.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,7 +237,8 @@ int classify_intern_add(struct classify_intern *in, const char *s, size_t len, u
         }
         sl = intern_probe(in, h, s, len);
     }
-    if (grow((void **)&in->chars, &in->chars_cap, in->chars_len + len + 1, 1) != 0) {
+    /* 8 bytes of slack: classify_intern_find_hashed() compares 8 bytes at a time. */
+    if (grow((void **)&in->chars, &in->chars_cap, in->chars_len + len + 8, 1) != 0) {
         return NP_ENOMEM;
     }
     if (new_id >= in->ids_cap) {
@@ -275,13 +277,52 @@ uint32_t classify_intern_find(const struct classify_intern *in, const char *s, s
     return intern_probe(in, classify_text_hash(s, len), s, len)->id;
 }
 
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v = 0;
+
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* a[0..n) == b[0..n), n > 0, 8 bytes at a time: both have 7 readable bytes after their end. */
+static inline bool same_words(const char *a, const char *b, size_t n)
+{
+    while (n > 8) {
+        if (load64(a) != load64(b)) {
+            return false;
+        }
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return ((load64(a) ^ load64(b)) & (~0ULL << (64 - 8 * n))) == 0;
+#else
+    return ((load64(a) ^ load64(b)) & (~0ULL >> (64 - 8 * n))) == 0;
+#endif
+}
+
 uint32_t classify_intern_find_hashed(const struct classify_intern *in, const char *s, size_t len,
                                      uint64_t hash)
 {
+    uint32_t tag = (uint32_t)(hash >> 32);
+
+    assert(len > 0);
     if (len > in->max_len) {
         return 0;
     }
-    return intern_probe(in, hash, s, len)->id;
+    for (size_t i = (size_t)hash & (in->cap - 1);; i = (i + 1) & (in->cap - 1)) {
+        const struct intern_slot *sl = &in->slots[i];
+
+        if (sl->id == 0) {
+            return 0;
+        }
+        if (sl->tag == tag && in->lens[sl->id] == len &&
+            same_words(in->chars + in->off[sl->id], s, len)) {
+            return sl->id;
+        }
+    }
 }
 
 size_t classify_intern_count(const struct classify_intern *in)

@@ -30,7 +30,9 @@ int classify_intern_add(struct classify_intern *in, const char *s, size_t len, u
 /* The id of s[0..len), or 0 when absent. */
 uint32_t classify_intern_find(const struct classify_intern *in, const char *s, size_t len);
 
-/* The same for a string whose classify_text_hash() is known (a token's hash). */
+/* The same for a string whose classify_text_hash() is known (a token's hash), len > 0. s must
+ * have 7 readable bytes after s[len - 1] (a token's normalised form in classify_tokens.norm has).
+ */
 uint32_t classify_intern_find_hashed(const struct classify_intern *in, const char *s, size_t len,
                                      uint64_t hash);
 

@@ -209,8 +209,8 @@ static bool possessive_at(const unsigned char *p, size_t len, size_t i)
  * Replaces the provisional normalised form of the token that starts at norm_off with the NFKC
  * case fold of src[0..n). Leaves it empty when the bytes do not map to any word character.
  */
-static int map_token(struct classify_tokens *t, const unsigned char *src, size_t n, size_t norm_off,
-                     size_t rest)
+static __attribute__((noinline)) int map_token(struct classify_tokens *t, const unsigned char *src,
+                                               size_t n, size_t norm_off, size_t rest)
 {
     utf8proc_ssize_t m = 0;
 
@@ -257,8 +257,8 @@ static void begin(struct classify_tokens *t, struct cursor *c, size_t i)
 }
 
 /* Closes the open token at byte end (exclusive). */
-static int finish(struct classify_tokens *t, struct cursor *c, const unsigned char *p, size_t end,
-                  size_t len)
+static inline int finish(struct classify_tokens *t, struct cursor *c, const unsigned char *p,
+                         size_t end, size_t len)
 {
     struct classify_token *tk = &t->tok[t->len];
 
