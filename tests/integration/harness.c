@@ -1,4 +1,15 @@
-/* harness.c - what the integration tests share: workers as real processes, a database each */
+/* harness.c - what the integration tests share: workers as real processes, a database each
+ *
+ * Nothing a test starts may outlive it, even when it fails: a failed cmocka assertion jumps out
+ * of the test function past its own cleanup, and workers left behind keep a core busy, hold
+ * their ports and sockets, and poison the tests after it. So the harness keeps its own record,
+ * by value (the test's structs may be gone with its stack frame), of every child it started and
+ * every pipeline folder and database it made, and h_teardown() (a cmocka teardown), and an
+ * atexit() handler, end what is left. A child also gets PR_SET_PDEATHSIG (SIGKILL): when the
+ * test process dies without running any handler (SIGKILL on a timeout, a sanitizer's _exit),
+ * the kernel ends its workers. That needs fork() and exec() instead of posix_spawn(); the child
+ * calls only async-signal-safe functions between the two.
+ */
 #include "harness.h"
 
 #include <errno.h>
@@ -11,7 +22,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +32,20 @@
 extern char **environ;
 
 static const char *const worker_names[H_WORKERS] = { "store", "classify", "ingest" };
+
+#define CHILDREN_MAX  64
+#define PIPELINES_MAX 16
+
+/* A pipeline's folder and database, copied when it is made: enough to remove them. */
+struct made {
+    char dir[64];
+    char db[64];
+    PGconn *conn; /* the pipeline's, closed by whoever removes the record */
+};
+
+static pid_t children[CHILDREN_MAX]; /* started and not reaped */
+static struct made pipelines[PIPELINES_MAX];
+static pid_t owner; /* the test process: a forked child must not end its parent's workers */
 
 double h_now(void)
 {
@@ -121,17 +146,197 @@ void h_db_drop(const char *db)
     PQfinish(admin);
 }
 
-int h_pipeline_init(struct h_pipeline *p, const char *name)
+static struct made *find_made(const char *dir)
 {
-    memset(p, 0, sizeof(*p));
-    snprintf(p->dir, sizeof(p->dir), "/tmp/np-%s-XXXXXX", name);
-    if (mkdtemp(p->dir) == NULL || getenv("NP_BIN_DIR") == NULL ||
-        h_db_create(name, p->db, sizeof(p->db)) != 0) {
+    for (size_t i = 0; dir[0] != '\0' && i < PIPELINES_MAX; i++) {
+        if (strcmp(pipelines[i].dir, dir) == 0) {
+            return &pipelines[i];
+        }
+    }
+    return NULL;
+}
+
+/* Records (or updates) what removing p takes: its folder, database and connection. */
+static void remember_pipeline(const struct h_pipeline *p)
+{
+    struct made *m = find_made(p->dir);
+
+    for (size_t i = 0; m == NULL && p->dir[0] != '\0' && i < PIPELINES_MAX; i++) {
+        if (pipelines[i].dir[0] == '\0') {
+            m = &pipelines[i];
+        }
+    }
+    if (m == NULL) {
+        fprintf(stderr, "harness: more than %d pipelines at once, %s not recorded\n", PIPELINES_MAX,
+                p->dir);
+        return;
+    }
+    snprintf(m->dir, sizeof(m->dir), "%s", p->dir);
+    snprintf(m->db, sizeof(m->db), "%s", p->db);
+    m->conn = p->conn;
+}
+
+/* Closes the connection, drops the database, removes the folder (kept with NP_TEST_KEEP). */
+static void remove_made(struct made *m)
+{
+    char cmd[128];
+
+    PQfinish(m->conn);
+    m->conn = NULL;
+    if (m->db[0] != '\0') {
+        h_db_drop(m->db);
+    }
+    if (m->dir[0] != '\0' && getenv("NP_TEST_KEEP") == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", m->dir);
+        }
+    }
+}
+
+void h_forget(pid_t pid)
+{
+    for (size_t i = 0; pid > 0 && i < CHILDREN_MAX; i++) {
+        if (children[i] == pid) {
+            children[i] = 0;
+        }
+    }
+}
+
+/* SIGKILLs and reaps every child still recorded; returns how many there were. */
+static size_t kill_children(void)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < CHILDREN_MAX; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Ends what tests left behind; with `why`, says so on stderr with the tail of each log. */
+static void end_leftovers(const char *why)
+{
+    size_t nchildren = 0;
+    size_t npipelines = 0;
+
+    if (owner != getpid()) {
+        return; /* a forked child (test_journal's crash tests): not its workers */
+    }
+    for (size_t i = 0; i < CHILDREN_MAX; i++) {
+        nchildren += children[i] > 0;
+    }
+    for (size_t i = 0; i < PIPELINES_MAX; i++) {
+        npipelines += pipelines[i].dir[0] != '\0';
+    }
+    if (nchildren + npipelines == 0) {
+        return;
+    }
+    if (why != NULL) {
+        fprintf(stderr, "harness: %s: %zu process(es) still running, %zu pipeline(s) not removed\n",
+                why, nchildren, npipelines);
+        for (size_t i = 0; i < PIPELINES_MAX; i++) {
+            if (pipelines[i].dir[0] != '\0') {
+                struct h_pipeline p = { 0 };
+
+                memcpy(p.dir, pipelines[i].dir, sizeof(p.dir)); /* both char[64] */
+                h_dump_logs(&p);
+            }
+        }
+    }
+    kill_children();
+    for (size_t i = 0; i < PIPELINES_MAX; i++) {
+        if (pipelines[i].dir[0] != '\0') {
+            remove_made(&pipelines[i]);
+            memset(&pipelines[i], 0, sizeof(pipelines[i]));
+        }
+    }
+}
+
+static void end_leftovers_at_exit(void)
+{
+    end_leftovers("at exit, a test did not clean up (it failed?)");
+}
+
+int h_teardown(void **state)
+{
+    (void)state;
+    end_leftovers("after the test, which did not clean up (it failed?)");
+    return 0;
+}
+
+pid_t h_spawn(const char *path, char *const argv[], char *const env[], const char *out,
+              const char *err)
+{
+    static const char fail[] = "harness: cannot execute ";
+    size_t slot = 0;
+    pid_t pid = 0;
+
+    while (slot < CHILDREN_MAX && children[slot] != 0) {
+        slot++;
+    }
+    if (slot == CHILDREN_MAX) {
+        fprintf(stderr, "harness: more than %d children, %s not started\n", CHILDREN_MAX, path);
         return -1;
     }
-    snprintf(p->conninfo, sizeof(p->conninfo), "dbname=%s", p->db);
-    p->conn = h_connect(p->db);
-    return p->conn != NULL ? 0 : -1;
+    if (owner == 0) {
+        owner = getpid();
+        atexit(end_leftovers_at_exit);
+    }
+    pid = fork();
+    if (pid == 0) {
+        /* The child: async-signal-safe calls only, until execve(). */
+        int fd_out = -1;
+        int fd_err = -1;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != owner) {
+            _exit(127); /* the test process is already gone */
+        }
+        fd_out = open(out != NULL ? out : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        fd_err = open(err != NULL ? err : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd_out < 0 || fd_err < 0 || dup2(fd_out, STDOUT_FILENO) < 0 ||
+            dup2(fd_err, STDERR_FILENO) < 0) {
+            _exit(127);
+        }
+        close(fd_out);
+        close(fd_err);
+        execve(path, argv, env);
+        if (write(STDERR_FILENO, fail, sizeof(fail) - 1) > 0 &&
+            write(STDERR_FILENO, path, strlen(path)) > 0) {
+            (void)!write(STDERR_FILENO, "\n", 1);
+        }
+        _exit(127);
+    }
+    if (pid < 0) {
+        fprintf(stderr, "cannot start %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    children[slot] = pid;
+    return pid;
+}
+
+int h_pipeline_init(struct h_pipeline *p, const char *name)
+{
+    int rc = -1;
+
+    memset(p, 0, sizeof(*p));
+    snprintf(p->dir, sizeof(p->dir), "/tmp/np-%s-XXXXXX", name);
+    if (mkdtemp(p->dir) == NULL) {
+        p->dir[0] = '\0';
+        return -1;
+    }
+    if (getenv("NP_BIN_DIR") != NULL && h_db_create(name, p->db, sizeof(p->db)) == 0) {
+        snprintf(p->conninfo, sizeof(p->conninfo), "dbname=%s", p->db);
+        p->conn = h_connect(p->db);
+        rc = p->conn != NULL ? 0 : -1;
+    }
+    remember_pipeline(p);
+    return rc;
 }
 
 /* The settings each worker gets: endpoints in the folder, the database, no metrics port. */
@@ -179,7 +384,6 @@ void h_start(struct h_pipeline *p, enum h_worker w)
     size_t n = 0;
     size_t k = 0;
     size_t x = 0;
-    posix_spawn_file_actions_t fa;
 
     snprintf(path, sizeof(path), "%s/newspipe-%s", getenv("NP_BIN_DIR"), worker_names[w]);
     snprintf(log, sizeof(log), "%s/%s.log", p->dir, worker_names[w]);
@@ -201,16 +405,13 @@ void h_start(struct h_pipeline *p, enum h_worker w)
     memcpy(env, p->extra_env[w], x * sizeof(*env));
     memcpy(env + x, base, k * sizeof(*env));
     memcpy(env + x + k, environ, n * sizeof(*env));
-    posix_spawn_file_actions_init(&fa);
-    /* stdout to /dev/null: a worker left behind by a failed test must not hold the test's
-     * output pipe open (ctest would wait for it until the test times out). */
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (posix_spawn(&p->pid[w], path, &fa, NULL, argv, env) != 0) {
-        fprintf(stderr, "cannot start %s: %s\n", path, strerror(errno));
+    remember_pipeline(p);
+    /* stdout to /dev/null: a worker must not hold the test's output pipe open (ctest would
+     * wait for it until the test times out). */
+    p->pid[w] = h_spawn(path, argv, env, NULL, log);
+    if (p->pid[w] < 0) {
         p->pid[w] = 0;
     }
-    posix_spawn_file_actions_destroy(&fa);
     free(env);
 }
 
@@ -229,13 +430,21 @@ void h_kill(struct h_pipeline *p, enum h_worker w, int sig)
     kill(p->pid[w], sig);
     if (sig == SIGKILL) {
         waitpid(p->pid[w], NULL, 0);
+        h_forget(p->pid[w]);
         p->pid[w] = 0;
     }
 }
 
 bool h_alive(struct h_pipeline *p, enum h_worker w)
 {
-    return p->pid[w] > 0 && waitpid(p->pid[w], NULL, WNOHANG) == 0;
+    if (p->pid[w] <= 0) {
+        return false;
+    }
+    if (waitpid(p->pid[w], NULL, WNOHANG) == 0) {
+        return true;
+    }
+    h_forget(p->pid[w]); /* reaped (or not ours): pid[w] stays, h_kill() on it is harmless */
+    return false;
 }
 
 int h_stop(struct h_pipeline *p, enum h_worker w, double timeout_s)
@@ -249,6 +458,7 @@ int h_stop(struct h_pipeline *p, enum h_worker w, double timeout_s)
     kill(p->pid[w], SIGTERM);
     while (h_now() < end) {
         if (waitpid(p->pid[w], &status, WNOHANG) == p->pid[w]) {
+            h_forget(p->pid[w]);
             p->pid[w] = 0;
             return status;
         }
@@ -293,22 +503,19 @@ void h_dump_logs(struct h_pipeline *p)
 
 void h_pipeline_cleanup(struct h_pipeline *p)
 {
-    char cmd[128];
+    struct made m = { .conn = p->conn };
+    struct made *rec = find_made(p->dir);
 
     for (int w = 0; w < H_WORKERS; w++) {
         h_kill(p, (enum h_worker)w, SIGKILL);
     }
-    PQfinish(p->conn);
+    if (rec != NULL) {
+        memset(rec, 0, sizeof(*rec));
+    }
+    snprintf(m.dir, sizeof(m.dir), "%s", p->dir);
+    snprintf(m.db, sizeof(m.db), "%s", p->db);
+    remove_made(&m);
     p->conn = NULL;
-    if (p->db[0] != '\0') {
-        h_db_drop(p->db);
-    }
-    if (p->dir[0] != '\0' && getenv("NP_TEST_KEEP") == NULL) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "could not remove %s\n", p->dir);
-        }
-    }
 }
 
 int h_free_port(void)

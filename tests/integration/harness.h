@@ -88,6 +88,28 @@ void h_dump_logs(struct h_pipeline *p);
 /* Kills what still runs, drops the database, removes the folder. */
 void h_pipeline_cleanup(struct h_pipeline *p);
 
+/*
+ * Starts path with argv and env (execve), stdout and stderr appended to the files out and err
+ * (NULL: /dev/null). The child is recorded until it is reaped through the harness (h_kill(),
+ * h_stop(), h_alive()) or h_forget(), and gets SIGKILL when the test process dies. Call it from
+ * the main thread (the signal follows the thread that forked). Returns the pid, or -1.
+ */
+pid_t h_spawn(const char *path, char *const argv[], char *const env[], const char *out,
+              const char *err);
+
+/* Drops pid from the harness's record: the caller reaped it with its own waitpid(). */
+void h_forget(pid_t pid);
+
+/*
+ * A cmocka teardown (cmocka_unit_test_teardown(test, h_teardown)): SIGKILLs every child still
+ * recorded and removes every pipeline not cleaned up (h_pipeline_init() or h_start() record
+ * them, h_pipeline_cleanup() forgets them), after printing the tail of their logs. A test that
+ * passes leaves nothing, so this does nothing; one that fails leaves nothing running for the
+ * next. The same runs at exit. Not for a pipeline shared by a group of tests (the group's own
+ * teardown removes that one). Returns 0.
+ */
+int h_teardown(void **state);
+
 /* Files of the shared data folder: t_shared() of test_util.h (NULL when absent: skip()). */
 #include "test_util.h"
 

@@ -191,7 +191,7 @@ static void test_help_lists_every_setting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_curve_admits_only_listed_clients),
+        cmocka_unit_test_teardown(test_curve_admits_only_listed_clients, h_teardown),
         cmocka_unit_test(test_bad_settings_exit_2),
         cmocka_unit_test(test_help_lists_every_setting),
     };
