@@ -32,6 +32,7 @@
  *   text outside the title, else 1 (so a headline-only article is scored against
  *   short_floor x min_score, from its title); every `all` group is satisfied (an `any` group:
  *   one of its phrases occurs in any field; an `entity` group: that entity is mentioned; an
+ *   `about` group: it is mentioned and the story is about it (salience below); an
  *   `entity_kind` group: some entity of that kind is mentioned) and no `none` phrase occurs in
  *   any field; at least min_phrases distinct `any` phrases matched, unless one of them occurs
  *   in the title or min_score is 0; and its score is at least relative_min x the score of
@@ -946,6 +947,8 @@ static bool tag_given(const struct classify_engine *e, uint32_t ti, unsigned kin
             ok = (ts->groups >> g) & 1;
         } else if (gr->type == CLASSIFY_GROUP_ENTITY) {
             ok = e->es[gr->entity].stamp == e->gen;
+        } else if (gr->type == CLASSIFY_GROUP_ABOUT) {
+            ok = e->es[gr->entity].stamp == e->gen && e->es[gr->entity].about;
         } else {
             ok = (kinds >> gr->kind) & 1;
         }

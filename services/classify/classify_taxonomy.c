@@ -12,7 +12,8 @@
  * about_min and relative_min in [0, 1], lead_bonus >= 0, min_phrases >= 1.
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
- * of {"any": [phrase, ...]}, {"entity": name}, {"entity_kind": kind}. kind is country,
+ * of {"any": [phrase, ...]}, {"entity": name} (mentioned), {"about": name} (mentioned and the
+ * story is about it: classify_engine.c), {"entity_kind": kind}. kind is country,
  * organisation (or organization), person or company; countries need a region. `hints` (countries
  * only) are phrases that point at the country without naming it (a corporate form, a currency):
  * they are not mentions, and count only for a story that names no country (classify_engine.c).
@@ -380,7 +381,7 @@ static int parse_entity(struct ctx *c, json_t *v, const char *path, size_t idx)
     return 0;
 }
 
-static const char *const group_keys[] = { "any", "entity", "entity_kind", NULL };
+static const char *const group_keys[] = { "any", "entity", "about", "entity_kind", NULL };
 
 static int parse_group(struct ctx *c, json_t *v, const char *path, struct classify_group *g)
 {
@@ -388,22 +389,25 @@ static int parse_group(struct ctx *c, json_t *v, const char *path, struct classi
     const char *s = NULL;
 
     if (!json_is_object(v)) {
-        return FAIL(c, path, "must be an object {\"any\"}, {\"entity\"} or {\"entity_kind\"}");
+        return FAIL(c, path,
+                    "must be an object {\"any\"}, {\"entity\"}, {\"about\"} or {\"entity_kind\"}");
     }
     TRY(check_keys(c, v, path, group_keys));
     if (json_object_size(v) != 1) {
-        return FAIL(c, path, "must have exactly one of \"any\", \"entity\", \"entity_kind\"");
+        return FAIL(c, path,
+                    "must have exactly one of \"any\", \"entity\", \"about\", \"entity_kind\"");
     }
     if (json_object_get(v, "any") != NULL) {
         g->type = CLASSIFY_GROUP_ANY;
         return parse_phrases(c, v, "any", path, true, &g->any);
     }
-    if (json_object_get(v, "entity") != NULL) {
-        g->type = CLASSIFY_GROUP_ENTITY;
-        TRY(get_string(c, v, "entity", path, &s));
+    if (json_object_get(v, "entity") != NULL || json_object_get(v, "about") != NULL) {
+        const char *key = json_object_get(v, "entity") != NULL ? "entity" : "about";
+        g->type = key[0] == 'e' ? CLASSIFY_GROUP_ENTITY : CLASSIFY_GROUP_ABOUT;
+        TRY(get_string(c, v, key, path, &s));
         uint32_t id = s ? classify_intern_find(c->entity_names, s, strlen(s)) : 0;
         if (id == 0) {
-            path_cat(p, path, ".", "entity", "");
+            path_cat(p, path, ".", key, "");
             return FAIL(c, p, "unknown entity \"%s\"", s);
         }
         g->entity = id - 1;

@@ -48,6 +48,7 @@ struct classify_phrase_list {
 enum classify_group_type {
     CLASSIFY_GROUP_ANY,
     CLASSIFY_GROUP_ENTITY,
+    CLASSIFY_GROUP_ABOUT,
     CLASSIFY_GROUP_KIND
 };
 
@@ -55,7 +56,7 @@ enum classify_group_type {
 struct classify_group {
     enum classify_group_type type;
     struct classify_phrase_list any; /* CLASSIFY_GROUP_ANY */
-    size_t entity;                   /* CLASSIFY_GROUP_ENTITY: index in taxonomy entities */
+    size_t entity;                   /* CLASSIFY_GROUP_ENTITY, _ABOUT: index in entities */
     enum classify_kind kind;         /* CLASSIFY_GROUP_KIND */
 };
 

@@ -507,6 +507,44 @@ static void test_scoring_min_phrases(void **state)
     assert_true(has_gas("Gas", FILLER "gas"));
 }
 
+static const char about_taxonomy[] =
+    "{\"version\": \"a-1\", \"entities\": ["
+    "  {\"name\": \"Japan\", \"kind\": \"country\", \"region\": \"Asia\", \"aliases\": "
+    "[\"japan\"]},"
+    "  {\"name\": \"China\", \"kind\": \"country\", \"region\": \"Asia\", \"aliases\": "
+    "[\"china\"]}],"
+    " \"tags\": [{\"name\": \"JC\", \"min_score\": 1, \"any\": [\"trade\"],"
+    "  \"all\": [{\"about\": \"Japan\"}, {\"about\": \"China\"}]},"
+    " {\"name\": \"JCm\", \"min_score\": 1, \"any\": [\"trade\"],"
+    "  \"all\": [{\"entity\": \"Japan\"}, {\"entity\": \"China\"}]}]}";
+
+static void test_group_about(void **state)
+{
+    struct np_err err;
+    struct classify_engine *e =
+        classify_engine_load_json(about_taxonomy, strlen(about_taxonomy), &err);
+    struct np_article_view a = { { NULL } };
+    json_t *out = NULL;
+
+    (void)state;
+    assert_non_null(e);
+    /* both countries in the title: the story is about both */
+    a.text[NP_FIELD_title] = "Japan and China trade";
+    a.text[NP_FIELD_body] = FILLER "trade";
+    out = run_view(e, &a);
+    assert_non_null(find(json_object_get(out, "tags"), "JC"));
+    assert_non_null(find(json_object_get(out, "tags"), "JCm"));
+    json_decref(out);
+    /* China named once in passing deep in the text: mentioned, not about */
+    a.text[NP_FIELD_title] = "Japan trade";
+    a.text[NP_FIELD_body] = "Japan trade " FILLER "Japan Japan as in China";
+    out = run_view(e, &a);
+    assert_null(find(json_object_get(out, "tags"), "JC"));
+    assert_non_null(find(json_object_get(out, "tags"), "JCm"));
+    json_decref(out);
+    classify_engine_destroy(&e);
+}
+
 static json_t *entity(json_t *out, const char *name)
 {
     return find(json_object_get(out, "entities"), name);
@@ -575,6 +613,9 @@ static void test_scoring_validation(void **state)
           "$.scoring.min_phrases" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"about\": 1}}",
           "$.scoring.about" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [{\"name\": \"A\", \"any\": [\"a\"],"
+          " \"all\": [{\"about\": \"Nowhere\"}]}]}",
+          "$.tags[0].all[0].about" },
         { "{\"version\": \"v\", \"entities\": [{\"name\": \"X\", \"kind\": \"company\","
           " \"aliases\": [\"x\"], \"hints\": [\"inc\"]}], \"tags\": []}",
           "$.entities[0].hints" },
@@ -616,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_scoring_hints),
         cmocka_unit_test(test_scoring_relative_min),
         cmocka_unit_test(test_scoring_min_phrases),
+        cmocka_unit_test(test_group_about),
         cmocka_unit_test(test_scoring_validation),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
