@@ -44,10 +44,14 @@
  * (12 bytes), its phrase apart; each weight 8 bytes (u16 tag, the float32 of the file). 2.0 MB of
  * it is read when scoring Reuters articles, against 11.7 MB for version 1's open-addressing table
  * of 64-bit keys and 24-byte records. An article's keys are counted first in a small local table (a
- * repeated word costs no lookup), cleared slot by slot; its new keys are looked up in batches: a
- * pass prefetches each key's bucket, the next reads it and prefetches its features, the last
- * matches; so the cache misses overlap. Evidence is found only for the tags written, and only among
- * the features whose value x largest |weight| can still make the top five.
+ * repeated word costs no lookup): 16-byte slots (key, article stamp, record index; a slot with an
+ * older stamp is empty, so nothing is cleared between articles) in front of the distinct keys'
+ * records in order of first occurrence, which the lookups and the end of the article then read
+ * front to back rather than slot by slot (2k fewer instructions and ~140 fewer L1 misses per
+ * article than 24-byte records in the slots, cleared slot by slot). New keys are looked up in
+ * batches: a pass prefetches each key's bucket, the next reads it and prefetches its features,
+ * the last matches; so the cache misses overlap. Evidence is found only for the tags written, and
+ * only among the features whose value x largest |weight| can still make the top five.
  *
  * Rejected (measured with cachegrind on 2,000 Reuters articles): weights as an int16 scaled per
  * tag (4 bytes: 68k instructions and 97 misses of a 2 MB last level per article, against 63k
@@ -118,9 +122,16 @@ struct mweight {
     float w;
 };
 
-/* A distinct feature of the current article. */
+/* A slot of the local table: a key of the current article and its record in keys[]. */
+struct lslot {
+    uint64_t key;
+    uint32_t gen; /* in use when it is the model's gen (the current article) */
+    uint32_t idx;
+};
+
+/* A distinct feature of the current article, in the order the article gives them. */
 struct lkey {
-    uint64_t key; /* 0: empty slot */
+    uint64_t key;
     uint32_t tf;
     uint32_t code; /* norm idf code + 1; 0: not a feature of the model (or not looked up yet) */
     uint32_t wf;   /* feature with weights + 1, 0 when it has none */
@@ -165,14 +176,14 @@ struct classify_model {
 
     /* Scratch for one article. */
     struct classify_tokens toks;
-    struct lkey *local; /* lmask + 1 slots, all empty between articles */
+    struct lslot *local; /* lmask + 1 slots; a slot of another gen is empty */
     size_t lmask;
-    uint32_t *used; /* the slots of local in use, n_used */
-    size_t n_used;
-    struct hit *hits; /* n_hits used; as many as local has slots */
+    uint32_t gen;      /* the current article's, never 0 */
+    struct lkey *keys; /* n_keys used of (lmask + 1) / 2 */
+    size_t n_keys;
+    size_t n_looked;  /* keys[0 .. n_looked) looked up, the rest pending */
+    struct hit *hits; /* n_hits used; as many as keys */
     size_t n_hits;
-    uint32_t pending[MODEL_PENDING]; /* new keys to look up: their slots in local */
-    size_t n_pending;
     bool oom;      /* the local table could not grow: no tags for this article */
     float v_max;   /* the largest bound among the hits */
     float *margin; /* per tag, before scaling */
@@ -588,34 +599,37 @@ static int read_feats(struct classify_model *m, const unsigned char *p, struct n
 /* The local table of an article's distinct features, with `slots` slots (what it held kept). */
 static int grow_local(struct classify_model *m, size_t slots)
 {
-    struct lkey *old = m->local;
-    struct lkey *l = calloc(slots, sizeof(*l));
-    uint32_t *u = malloc(slots * sizeof(*u));
-    struct hit *h = malloc(slots * sizeof(*h));
+    struct lslot *l = calloc(slots, sizeof(*l));
+    struct lkey *k = realloc(m->keys, slots / 2 * sizeof(*k));
+    struct hit *h = NULL;
 
-    if (l == NULL || u == NULL || h == NULL) {
+    if (k != NULL) {
+        m->keys = k;
+    }
+    h = realloc(m->hits, slots / 2 * sizeof(*h));
+    if (h != NULL) {
+        m->hits = h;
+    }
+    if (l == NULL || k == NULL || h == NULL) {
         free(l);
-        free(u);
-        free(h);
         return NP_ENOMEM;
     }
-    m->lmask = slots - 1;
+    if (m->gen == 0) {
+        m->gen = 1;
+    }
+    free(m->local);
     m->local = l;
-    for (size_t i = 0; i < m->n_used; i++) {
-        const struct lkey *k = &old[m->used[i]];
-        size_t s = (size_t)k->key & m->lmask;
+    m->lmask = slots - 1;
+    for (size_t i = 0; i < m->n_keys; i++) {
+        size_t s = (size_t)m->keys[i].key & m->lmask;
 
-        while (l[s].key != 0) {
+        while (l[s].gen == m->gen) {
             s = (s + 1) & m->lmask;
         }
-        l[s] = *k;
-        u[i] = (uint32_t)s;
+        l[s].key = m->keys[i].key;
+        l[s].gen = m->gen;
+        l[s].idx = (uint32_t)i;
     }
-    free(old);
-    free(m->used);
-    free(m->hits);
-    m->used = u;
-    m->hits = h;
     return 0;
 }
 
@@ -727,7 +741,8 @@ void classify_model_stats(const struct classify_model *m, struct classify_model_
                        ((size_t)m->n_ents + 1) * sizeof(*m->ents) +
                        ((size_t)m->n_feats + 1) * (sizeof(*m->feats) + sizeof(*m->phrase)) +
                        m->n_weights * sizeof(*m->w) + m->str_len +
-                       (m->lmask + 1) * (sizeof(*m->local) + sizeof(*m->used) + sizeof(*m->hits));
+                       (m->lmask + 1) * sizeof(*m->local) +
+                       (m->lmask + 1) / 2 * (sizeof(*m->keys) + sizeof(*m->hits));
 }
 
 void classify_model_destroy(struct classify_model **mp)
@@ -753,7 +768,7 @@ void classify_model_destroy(struct classify_model **mp)
     free(m->margin);
     free(m->given);
     free(m->local);
-    free(m->used);
+    free(m->keys);
     free(m->hits);
     classify_tokens_cleanup(&m->toks);
     free(m);
@@ -788,18 +803,19 @@ static void flush_pending(struct classify_model *m)
 {
     struct mbucket range[MODEL_PENDING];
     uint32_t end[MODEL_PENDING];
-    size_t n = m->n_pending;
+    struct lkey *pend = m->keys + m->n_looked;
+    size_t n = m->n_keys - m->n_looked;
     unsigned bits = m->bits;
 
     for (size_t i = 0; i < n; i++) {
-        uint32_t b = classify_model_bucket(m->local[m->pending[i]].key, bits);
+        uint32_t b = classify_model_bucket(pend[i].key, bits);
 
         range[i] = m->buckets[b];
         end[i] = m->buckets[b + 1].first;
         __builtin_prefetch(&m->ents[range[i].first]);
     }
     for (size_t i = 0; i < n; i++) {
-        struct lkey *l = &m->local[m->pending[i]];
+        struct lkey *l = &pend[i];
         uint32_t fp = (uint32_t)classify_model_prefix(l->key, bits) & E_FP_MASK;
         uint32_t wf = range[i].first_w;
         uint32_t ent = match(m, fp, range[i].first, end[i], &wf);
@@ -813,53 +829,43 @@ static void flush_pending(struct classify_model *m)
             __builtin_prefetch(&m->feats[wf]); /* read when the article ends */
         }
     }
-    m->n_pending = 0;
+    m->n_looked = m->n_keys;
 }
 
 /* Counts a key: a repeat in the local table; a new one there, and queued for the lookup. */
 static inline void add_key(struct classify_model *m, uint64_t key)
 {
     size_t s = (size_t)key & m->lmask;
-    struct lkey *l = NULL;
+    struct lkey *k = NULL;
 
-    while (m->local[s].key != 0 && m->local[s].key != key) {
-        s = (s + 1) & m->lmask;
+    for (; m->local[s].gen == m->gen; s = (s + 1) & m->lmask) {
+        if (m->local[s].key == key) {
+            m->keys[m->local[s].idx].tf++;
+            return;
+        }
     }
-    if (m->local[s].key == key) {
-        m->local[s].tf++;
-        return;
-    }
-    if ((m->n_used + 1) * 2 > m->lmask + 1) {
-        flush_pending(m); /* pending holds slots, which growing moves */
+    if ((m->n_keys + 1) * 2 > m->lmask + 1) {
         if (m->oom || grow_local(m, (m->lmask + 1) * 2) != 0) {
             m->oom = true;
             return;
         }
         s = (size_t)key & m->lmask;
-        while (m->local[s].key != 0) {
+        while (m->local[s].gen == m->gen) {
             s = (s + 1) & m->lmask;
         }
     }
-    if (m->n_pending == MODEL_PENDING) {
+    if (m->n_keys - m->n_looked == MODEL_PENDING) {
         flush_pending(m);
     }
-    l = &m->local[s];
-    l->key = key;
-    l->tf = 1;
-    l->code = 0;
-    l->wf = 0;
+    m->local[s].key = key;
+    m->local[s].gen = m->gen;
+    m->local[s].idx = (uint32_t)m->n_keys;
+    k = &m->keys[m->n_keys++];
+    k->key = key;
+    k->tf = 1;
+    k->code = 0;
+    k->wf = 0;
     __builtin_prefetch(&m->buckets[classify_model_bucket(key, m->bits)]);
-    m->pending[m->n_pending++] = (uint32_t)s;
-    m->used[m->n_used++] = (uint32_t)s;
-}
-
-/* Empties the slots of the local table this article used. */
-static void clear_local(struct classify_model *m)
-{
-    for (size_t i = 0; i < m->n_used; i++) {
-        m->local[m->used[i]].key = 0;
-    }
-    m->n_used = 0;
 }
 
 /* Margins from the collected hits, then the tags given. */
@@ -906,10 +912,15 @@ static void score_hits(struct classify_model *m, float scale)
 int classify_model_begin(struct classify_model *m, size_t text_bytes)
 {
     (void)text_bytes;
-    clear_local(m);
+    m->gen++;
+    if (m->gen == 0) { /* wrapped after 2^32 articles: empty every slot once */
+        memset(m->local, 0, (m->lmask + 1) * sizeof(*m->local));
+        m->gen = 1;
+    }
+    m->n_keys = 0;
+    m->n_looked = 0;
     m->n_hits = 0;
     m->n_given = 0;
-    m->n_pending = 0;
     m->oom = false;
     return 0;
 }
@@ -951,11 +962,10 @@ void classify_model_end(struct classify_model *m)
 
     flush_pending(m);
     if (m->oom) { /* some keys could not be counted: no tags rather than wrong ones */
-        clear_local(m);
         return;
     }
-    for (size_t i = 0; i < m->n_used; i++) {
-        const struct lkey *l = &m->local[m->used[i]];
+    for (size_t i = 0; i < m->n_keys; i++) {
+        const struct lkey *l = &m->keys[i];
         float lt = 0;
         float nv = 0;
 
@@ -976,7 +986,6 @@ void classify_model_end(struct classify_model *m)
             __builtin_prefetch(m->w + h->w_off); /* read by score_hits() */
         }
     }
-    clear_local(m);
     score_hits(m, norm > 0 ? (float)(1.0 / sqrt(norm)) : 0.0f);
 }
 
@@ -985,8 +994,6 @@ int classify_model_score(struct classify_model *m, const char *const *fields, si
     classify_model_begin(m, 0);
     for (size_t f = 0; f < n; f++) {
         if (fields[f] != NULL && classify_tokenize(&m->toks, fields[f], strlen(fields[f])) != 0) {
-            m->n_pending = 0;
-            clear_local(m);
             return NP_ENOMEM;
         }
         if (fields[f] != NULL) {

@@ -271,6 +271,42 @@ static void test_model_title_features(void **state)
     free(img);
 }
 
+/* An article with thousands of distinct words (the local table grows several times) scores as
+ * the same article without them (no word of the model among them), before and after other
+ * articles: the table's slots of an earlier article count as empty. */
+static void test_model_many_distinct_words(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    const char *text = "OPEC agrees to cut crude oil output";
+    size_t cap = strlen(text) + 3000 * 5 + 1;
+    char *big = malloc(cap);
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    size_t n = strlen(text);
+    double small = 0;
+
+    assert_non_null(m);
+    assert_non_null(big);
+    memcpy(big, text, n);
+    for (int i = 0; i < 3000; i++) { /* "zqaa" .. : no feature of the model */
+        big[n++] = ' ';
+        big[n++] = 'z';
+        big[n++] = 'q';
+        big[n++] = (char)('a' + i / 26 % 26);
+        big[n++] = (char)('a' + i % 26);
+        if (i >= 676) {
+            big[n - 3] = (char)('a' + i / 676);
+        }
+    }
+    big[n] = '\0';
+    small = crude_score(m, text, false);
+    assert_true(crude_score(m, big, false) == small);
+    assert_true(crude_score(m, text, false) == small);
+    assert_true(crude_score(m, big, false) == small);
+    classify_model_destroy(&m);
+    free(big);
+}
+
 struct keys {
     uint64_t key[8];
     size_t n;
@@ -531,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_model_tags_article_with_evidence),
         cmocka_unit_test(test_model_title_features),
         cmocka_unit_test(test_model_feature_keys_pinned),
+        cmocka_unit_test(test_model_many_distinct_words),
         cmocka_unit_test(test_model_truncated_refused),
         cmocka_unit_test(test_model_corrupt_refused),
         cmocka_unit_test(test_model_bad_bounds_refused),
