@@ -187,6 +187,7 @@ struct classify_model {
     bool oom;      /* the local table could not grow: no tags for this article */
     float v_max;   /* the largest bound among the hits */
     float *margin; /* per tag, before scaling */
+    float *cut; /* per tag, its mtag's cut: the tags' one scan per article reads 8 lines, not 86 */
     struct given *given;
     size_t n_given;
 };
@@ -472,6 +473,7 @@ static int read_tags(struct classify_model *m, const unsigned char *p, struct np
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: bias or threshold not finite", i);
         }
         t->cut = t->threshold - t->bias;
+        m->cut[i] = t->cut;
         if ((uint64_t)t->name_off + t->name_len > m->str_len ||
             !name_ok((const unsigned char *)m->strings + t->name_off, t->name_len)) {
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: name out of bounds or invalid", i);
@@ -643,10 +645,11 @@ static int alloc_model(struct classify_model *m)
     m->w = calloc((size_t)m->n_weights + 1, sizeof(*m->w));
     m->strings = malloc((size_t)m->str_len + 1);
     m->margin = calloc(m->n_tags, sizeof(*m->margin));
+    m->cut = calloc(m->n_tags, sizeof(*m->cut));
     m->given = calloc(m->n_tags, sizeof(*m->given));
     if (m->tags == NULL || m->buckets == NULL || m->ents == NULL || m->feats == NULL ||
         m->phrase == NULL || m->w == NULL || m->strings == NULL || m->margin == NULL ||
-        m->given == NULL || grow_local(m, 1024) != 0) {
+        m->cut == NULL || m->given == NULL || grow_local(m, 1024) != 0) {
         return NP_ENOMEM;
     }
     return 0;
@@ -737,12 +740,12 @@ void classify_model_stats(const struct classify_model *m, struct classify_model_
     st->weights = m->n_weights;
     st->buckets = (size_t)1 << m->bits;
     st->file_bytes = m->file_bytes;
-    st->memory_bytes = m->n_tags * sizeof(*m->tags) + (st->buckets + 1) * sizeof(*m->buckets) +
-                       ((size_t)m->n_ents + 1) * sizeof(*m->ents) +
-                       ((size_t)m->n_feats + 1) * (sizeof(*m->feats) + sizeof(*m->phrase)) +
-                       m->n_weights * sizeof(*m->w) + m->str_len +
-                       (m->lmask + 1) * sizeof(*m->local) +
-                       (m->lmask + 1) / 2 * (sizeof(*m->keys) + sizeof(*m->hits));
+    st->memory_bytes =
+        m->n_tags * (sizeof(*m->tags) + sizeof(*m->cut)) + (st->buckets + 1) * sizeof(*m->buckets) +
+        ((size_t)m->n_ents + 1) * sizeof(*m->ents) +
+        ((size_t)m->n_feats + 1) * (sizeof(*m->feats) + sizeof(*m->phrase)) +
+        m->n_weights * sizeof(*m->w) + m->str_len + (m->lmask + 1) * sizeof(*m->local) +
+        (m->lmask + 1) / 2 * (sizeof(*m->keys) + sizeof(*m->hits));
 }
 
 void classify_model_destroy(struct classify_model **mp)
@@ -766,6 +769,7 @@ void classify_model_destroy(struct classify_model **mp)
     free(m->w);
     free(m->strings);
     free(m->margin);
+    free(m->cut);
     free(m->given);
     free(m->local);
     free(m->keys);
@@ -899,12 +903,12 @@ static void score_hits(struct classify_model *m, float scale)
     for (uint32_t t = 0; t < m->n_tags; t++) {
         float sum = margin[t] * scale;
 
-        if (sum >= m->tags[t].cut) {
+        if (sum >= m->cut[t]) {
             struct given *g = &m->given[m->n_given++];
 
             g->tag = t;
             g->claimed = false;
-            g->margin = (double)sum - m->tags[t].cut;
+            g->margin = (double)sum - m->cut[t];
         }
     }
 }
