@@ -316,6 +316,18 @@ static int check_extra(const struct np_json *v, const char *name, int depth, str
     return 0;
 }
 
+/* Sets member c of object o to v (stolen). The key is NUL-terminated and holds no NUL itself
+ * (check_extra() ran first), so jansson before 2.14 (Ubuntu 22.04 has 2.13), which has no setter
+ * taking a length, stores the same key. */
+static int object_set(json_t *o, const struct np_json *c, json_t *v)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_setn_new_nocheck(o, c->key, c->key_len, v);
+#else
+    return json_object_set_new_nocheck(o, c->key, v);
+#endif
+}
+
 /* A Jansson copy of v (extra fields are kept as Jansson values); NULL when out of memory. */
 static json_t *to_jansson(const struct np_json *v)
 {
@@ -346,7 +358,7 @@ static json_t *to_jansson(const struct np_json *v)
         case NP_JSON_OBJECT:
             out = json_object();
             for (const struct np_json *c = v->child; c != NULL && out != NULL; c = c->next) {
-                if (json_object_setn_new_nocheck(out, c->key, c->key_len, to_jansson(c)) != 0) {
+                if (object_set(out, c, to_jansson(c)) != 0) {
                     json_decref(out);
                     out = NULL;
                 }
