@@ -77,4 +77,10 @@ void classify_engine_stats(const struct classify_engine *e, struct classify_engi
 /* Frees the engine and sets *ep to NULL. Accepts NULL. */
 void classify_engine_destroy(struct classify_engine **ep);
 
+/*
+ * Writes v as the tags' scores are written (as Jansson writes a real: %.17g, ".0" added when that
+ * reads as an integer) into num, at least 48 bytes, NUL-terminated; returns the length.
+ */
+size_t classify_engine_format_real(char *num, double v);
+
 #endif /* CLASSIFY_ENGINE_H */

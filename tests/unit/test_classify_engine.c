@@ -629,6 +629,72 @@ static void test_scoring_validation(void **state)
     }
 }
 
+/* What put_real() must write: %.17g, with ".0" when that reads as an integer. */
+static void check_real(double v)
+{
+    char want[64];
+    char got[64];
+    int n = snprintf(want, sizeof(want), "%.17g", v);
+
+    if (strpbrk(want, ".eE") == NULL) {
+        memcpy(want + n, ".0", 3);
+    }
+    classify_engine_format_real(got, v);
+    if (strcmp(got, want) != 0) {
+        fail_msg("%.17g: got \"%s\", want \"%s\"", v, got, want);
+    }
+}
+
+/* Scores are written without snprintf in the usual range: the same text as snprintf, for random
+ * doubles of every magnitude, values of few binary digits (ties at the 17th digit, integers),
+ * the edges of the range and values that round up to a new power of ten. */
+static void test_format_real_as_printf(void **state)
+{
+    uint64_t x = 88172645463325252ULL;
+    const double edges[] = { 0.0,
+                             -0.0,
+                             1e-4,
+                             9.9999999999999995e-5,
+                             1e17,
+                             1e16,
+                             1e17 - 8,
+                             99999999999999999.0,
+                             0.1,
+                             0.5,
+                             1.0,
+                             2.0,
+                             10.0,
+                             9.99999999999999999,
+                             0.99999999999999999,
+                             1234567890123456.75,
+                             1234567890123456.25,
+                             123.456,
+                             -0.25,
+                             -3.0,
+                             1e300,
+                             -1e-300,
+                             4.9406564584124654e-324 };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        check_real(edges[i]);
+    }
+    for (int i = 0; i < 300000; i++) {
+        uint64_t bits = 0;
+        double v = 0;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* exponents around 1e-6 .. 1e19, any mantissa */
+        bits = (x & ((1ULL << 52) - 1)) | (uint64_t)(1003 + (x >> 52) % 62) << 52;
+        memcpy(&v, &bits, sizeof(v));
+        check_real(i % 2 ? v : -v);
+        check_real((double)(x % 100000000000000000ULL) / (double)(1ULL << (x >> 58)));
+        check_real((double)(x % 1000000) / 1000.0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_scoring_min_phrases),
         cmocka_unit_test(test_group_about),
         cmocka_unit_test(test_scoring_validation),
+        cmocka_unit_test(test_format_real_as_printf),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + cmocka_run_group_tests(tool_tests, NULL, NULL);
