@@ -19,6 +19,7 @@
  * With --model, a learned model (newspipe-train) is scored beside the rules, as the worker does
  * with NP_CLASSIFY_MODEL; the line then also gives the model's size and the peak RSS.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,8 @@ static const char *const fillers[] = { "said", "the", "and", "of", "to", "in", "
  * crude oilq"): the vocabulary, the automaton and the partial matches grow tenfold but the
  * copies seldom match, so the output stays about the size of the original's. Mode "matching":
  * odd copies get a common word in front, even copies a changed ending (plural, -ing, -ed, -er,
- * a shorter wildcard): they match often, so more tags are given and the output grows.
+ * a shorter wildcard, when a letter ends up before the '*'): they match often, so more tags are
+ * given and the output grows.
  */
 static json_t *perturb_text(const char *text, int k, bool matching)
 {
@@ -216,7 +218,7 @@ static json_t *perturb_text(const char *text, int k, bool matching)
     }
     if (k % 2 == 1) {
         snprintf(buf, sizeof(buf), "%s %s", fillers[(k / 2) % 8], text);
-    } else if (k == 4 && !star && base >= 5) {
+    } else if (k == 4 && !star && base >= 5 && isalpha((unsigned char)text[base - 2])) {
         snprintf(buf, sizeof(buf), "%.*s*", base - 1, text);
     } else {
         static const char *const suffix[] = { "", "", "s", "", "ing", "", "ed", "", "er" };
