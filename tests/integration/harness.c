@@ -187,8 +187,9 @@ static void remove_made(struct made *m)
         h_db_drop(m->db);
     }
     if (m->dir[0] != '\0' && getenv("NP_TEST_KEEP") == NULL) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->dir);
-        if (system(cmd) != 0) {
+        int n = snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->dir);
+
+        if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0) {
             fprintf(stderr, "could not remove %s\n", m->dir);
         }
     }
