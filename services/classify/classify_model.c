@@ -270,7 +270,7 @@ static inline bool is_number(const char *s)
 /*
  * The one walk over a text's features: fn is called for each unigram, then, from the second
  * word of two in a row, for their bigram. static inline, so that classify_model_add()'s fn is
- * inlined into it; the trainer's goes through a pointer (classify_model_token_features()).
+ * inlined into it; the trainer's goes through a pointer (classify_model_features()).
  */
 static inline void walk_features(const struct classify_tokens *t, classify_model_feature_fn fn,
                                  void *ctx)
@@ -302,12 +302,6 @@ int classify_model_features(struct classify_tokens *t, const char *text, size_t 
     }
     walk_features(t, fn, ctx);
     return 0;
-}
-
-void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
-                                   void *ctx)
-{
-    walk_features(t, fn, ctx);
 }
 
 /* ---- loading ---- */
@@ -951,7 +945,7 @@ static inline void add_title_feature(void *ctx, uint64_t key, const struct class
     add_key(ctx, classify_model_title_key(key));
 }
 
-/* The features of classify_model_token_features(), counted; in the title of a model with title
+/* The features classify_model_features() walks, counted; in the title of a model with title
  * features, each key's title twin too. */
 void classify_model_add(struct classify_model *m, const struct classify_tokens *t, bool title)
 {

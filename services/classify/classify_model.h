@@ -78,10 +78,6 @@ typedef void (*classify_model_feature_fn)(void *ctx, uint64_t key, const struct 
 int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
                             classify_model_feature_fn fn, void *ctx);
 
-/* The same for an already tokenised text. */
-void classify_model_token_features(const struct classify_tokens *t, classify_model_feature_fn fn,
-                                   void *ctx);
-
 /* The key of a feature's title twin: the same unigram or bigram seen in the title. */
 uint64_t classify_model_title_key(uint64_t key);
 
