@@ -470,19 +470,30 @@ static void fault_classify_gone(struct run *r, int k)
     h_start(&r->p, H_CLASSIFY);
 }
 
-static void test_classify_gone(void **state)
+/*
+ * One outage a quarter of the way through the articles, under a small window so that intake
+ * pauses within it (fault: what goes away and comes back); nothing may be lost. Returns the
+ * run for the test's own checks (run_cleanup() it).
+ */
+static struct run *run_outage(const char *name, const char *label, fault_fn fault)
 {
-    struct run *r = NULL;
+    struct run *r = run_new(name, 60000, 0);
     size_t at[1];
 
-    (void)state;
-    r = run_new("nocls", 60000, 0);
-    /* A small window, so intake pauses within the outage. */
     r->p.extra_env[H_INGEST][3] = "NP_INGEST_MAX_INFLIGHT=2000";
     h_start_all(&r->p);
     at[0] = r->n / 4;
-    push_all(r, fault_classify_gone, at, 1);
-    check_nothing_lost(r, "classify-gone");
+    push_all(r, fault, at, 1);
+    check_nothing_lost(r, label);
+    return r;
+}
+
+static void test_classify_gone(void **state)
+{
+    struct run *r = NULL;
+
+    (void)state;
+    r = run_outage("nocls", "classify-gone", fault_classify_gone);
     printf("max_rss_mb=%ld\n", max_rss_mb(r));
     run_cleanup(r);
 }
@@ -490,19 +501,12 @@ static void test_classify_gone(void **state)
 static void test_database_outage(void **state)
 {
     struct run *r = NULL;
-    size_t at[1];
 
     (void)state;
     if (getenv("NP_TEST_PGHOST") != NULL || getenv("NP_PG_HARNESS") == NULL) {
         skip(); /* cannot stop a server this test does not own */
     }
-    r = run_new("pgdown", 60000, 0);
-    /* A small window, so intake pauses within the outage. */
-    r->p.extra_env[H_INGEST][3] = "NP_INGEST_MAX_INFLIGHT=2000";
-    h_start_all(&r->p);
-    at[0] = r->n / 4;
-    push_all(r, fault_database, at, 1);
-    check_nothing_lost(r, "database-outage");
+    r = run_outage("pgdown", "database-outage", fault_database);
     for (int w = 0; w < H_WORKERS; w++) {
         assert_true(h_alive(&r->p, (enum h_worker)w));
     }
