@@ -36,8 +36,12 @@
 #define CLASSIFY_MODEL_EVIDENCE        (5)  /* features listed as evidence per tag */
 
 /* Header flags. TITLE: the vocabulary also has title features, each unigram and bigram of the
- * title field once more under its own key (classify_model_title_key()). */
-#define CLASSIFY_MODEL_FLAG_TITLE (1u)
+ * title field once more under its own key (classify_model_title_key()). STOPWORDS: English
+ * function words (the list in classify_model.c) are not features and, like numbers, break
+ * bigrams. */
+#define CLASSIFY_MODEL_FLAG_TITLE     (1u)
+#define CLASSIFY_MODEL_FLAG_STOPWORDS (2u)
+#define CLASSIFY_MODEL_FLAGS          (CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS)
 
 /*
  * What trainer and scorer share about the vocabulary lookup: a key's bucket (its top `bits`
@@ -72,11 +76,16 @@ typedef void (*classify_model_feature_fn)(void *ctx, uint64_t key, const struct 
 
 /*
  * Tokenises text[0..len) into t (reused scratch) and calls fn for each unigram and bigram
- * feature, in text order. Tokens that start with a digit are left out and break bigrams.
+ * feature, in text order. Tokens that start with a digit are left out and break bigrams; with
+ * CLASSIFY_MODEL_FLAG_STOPWORDS in flags (the other flags are ignored) so are function words.
  * Returns 0 or NP_ENOMEM.
  */
-int classify_model_features(struct classify_tokens *t, const char *text, size_t len,
+int classify_model_features(struct classify_tokens *t, const char *text, size_t len, unsigned flags,
                             classify_model_feature_fn fn, void *ctx);
+
+/* True when the normalised token s[0..n) is one of the function words that a model with
+ * CLASSIFY_MODEL_FLAG_STOPWORDS leaves out. */
+bool classify_model_stopword(const char *s, size_t n);
 
 /* The key of a feature's title twin: the same unigram or bigram seen in the title. */
 uint64_t classify_model_title_key(uint64_t key);

@@ -252,7 +252,8 @@ static void test_model_title_features(void **state)
 
     assert_non_null(m);
     assert_non_null(img);
-    assert_int_equal(get_u32(fx->img + 28), CLASSIFY_MODEL_FLAG_TITLE);
+    assert_int_equal(get_u32(fx->img + 28),
+                     CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS);
     /* The trainer learnt oil words in titles as title features too: a title scores higher. */
     title = crude_score(m, text, true);
     body = crude_score(m, text, false);
@@ -260,13 +261,13 @@ static void test_model_title_features(void **state)
     classify_model_destroy(&m);
     /* Without the flag the title is read as any field. */
     memcpy(img, fx->img, fx->len);
-    put_u32(img + 28, 0);
+    put_u32(img + 28, CLASSIFY_MODEL_FLAG_STOPWORDS);
     m = classify_model_load_mem(img, fx->len, &err);
     assert_non_null(m);
     assert_true(crude_score(m, text, true) == crude_score(m, text, false));
     classify_model_destroy(&m);
     /* A flag this build does not know. */
-    put_u32(img + 28, CLASSIFY_MODEL_FLAG_TITLE | 2u);
+    put_u32(img + 28, CLASSIFY_MODEL_FLAGS + 1);
     assert_refused(img, fx->len, "header");
     free(img);
 }
@@ -336,12 +337,45 @@ static void test_model_feature_keys_pinned(void **state)
 
     (void)state;
     classify_tokens_init(&t);
-    assert_int_equal(classify_model_features(&t, text, strlen(text), collect_key, &k), 0);
+    assert_int_equal(classify_model_features(&t, text, strlen(text), 0, collect_key, &k), 0);
     assert_int_equal(k.n, 4); /* crude, oil, "crude oil", internationalisation (5 breaks pairs) */
     assert_true(k.key[0] == t.tok[0].hash);
     assert_true(k.key[1] == 0xe41030777686435dULL);
     assert_true(k.key[2] == 0x5d628f28f8eb5552ULL);
     assert_true(k.key[3] == 0xd0e781a6f7966c0aULL);
+    classify_tokens_cleanup(&t);
+}
+
+/* With the stop-word flag, function words are not features and break pairs as numbers do;
+ * "U.S." (normalised "us") is not one of them. Without it they are features like any word. */
+static void test_model_stopwords(void **state)
+{
+    struct classify_tokens t;
+    struct keys k = { { 0 }, 0 };
+    struct keys all = { { 0 }, 0 };
+    const char *text = "The price of U.S. crude oil, traders said";
+
+    (void)state;
+    classify_tokens_init(&t);
+    assert_true(classify_model_stopword("the", 3));
+    assert_true(classify_model_stopword("said", 4));
+    assert_false(classify_model_stopword("us", 2));
+    assert_false(classify_model_stopword("oil", 3));
+    assert_false(classify_model_stopword("thee", 4));
+    assert_int_equal(
+        classify_model_features(&t, text, strlen(text),
+                                CLASSIFY_MODEL_FLAG_STOPWORDS | CLASSIFY_MODEL_FLAG_TITLE,
+                                collect_key, &k),
+        0);
+    /* price | us, crude, "us crude", oil, "crude oil", traders, "oil traders" */
+    assert_int_equal(k.n, 8);
+    assert_true(k.key[0] == t.tok[1].hash); /* price */
+    assert_true(k.key[1] == t.tok[3].hash); /* us: "of" broke the pair */
+    assert_true(k.key[2] == t.tok[4].hash); /* crude */
+    assert_true(k.key[4] == t.tok[5].hash); /* oil */
+    assert_true(k.key[6] == t.tok[6].hash); /* traders; "said" left out */
+    assert_int_equal(classify_model_features(&t, text, strlen(text), 0, collect_key, &all), 0);
+    assert_int_equal(all.n, 15); /* 8 words, 7 pairs */
     classify_tokens_cleanup(&t);
 }
 
@@ -566,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_model_loads_and_counts),
         cmocka_unit_test(test_model_tags_article_with_evidence),
         cmocka_unit_test(test_model_title_features),
+        cmocka_unit_test(test_model_stopwords),
         cmocka_unit_test(test_model_feature_keys_pinned),
         cmocka_unit_test(test_model_many_distinct_words),
         cmocka_unit_test(test_model_truncated_refused),

@@ -17,6 +17,7 @@ static const char usage[] =
     "  --c C                  SVM cost (default 2)\n"
     "  --loss L               hinge (L1-loss SVM, default) or squared-hinge (L2-loss)\n"
     "  --no-title-features    title words and pairs only as the body's are, not also apart\n"
+    "  --keep-stop-words      function words (the, of, said, ...) as features too\n"
     "  --min-df N             keep features in at least N articles (default 2)\n"
     "  --min-positives N      train tags with at least N articles (default 1)\n"
     "  --prune X              drop weights with |w| < X (default 0.15)\n"
@@ -40,7 +41,8 @@ enum {
     OPT_TOP,
     OPT_NO_PER_TAG,
     OPT_LOSS,
-    OPT_NO_TITLE
+    OPT_NO_TITLE,
+    OPT_KEEP_STOP
 };
 
 static const struct option longopts[] = {
@@ -59,6 +61,7 @@ static const struct option longopts[] = {
     { "no-per-tag", no_argument, NULL, OPT_NO_PER_TAG },
     { "loss", required_argument, NULL, OPT_LOSS },
     { "no-title-features", no_argument, NULL, OPT_NO_TITLE },
+    { "keep-stop-words", no_argument, NULL, OPT_KEEP_STOP },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -191,6 +194,9 @@ static bool set_option(struct train_opts *o, int c, const char *arg)
             break;
         case OPT_NO_TITLE:
             o->title_features = false;
+            break;
+        case OPT_KEEP_STOP:
+            o->stopwords = false;
             break;
         default:
             ok = false;

@@ -233,6 +233,13 @@ static uint32_t tag_id(struct data *d, const char *name)
     return (uint32_t)d->n_tags++;
 }
 
+/* The model file's header flags, which also say how its features are read. */
+static unsigned model_flags(const struct train_opts *o)
+{
+    return (o->title_features ? CLASSIFY_MODEL_FLAG_TITLE : 0) |
+           (o->stopwords ? CLASSIFY_MODEL_FLAG_STOPWORDS : 0);
+}
+
 /* Checks one parsed line; returns NULL when it is usable, else why not (static text). */
 static const char *check_line(const json_t *root, const char *labels, char *why, size_t cap)
 {
@@ -270,7 +277,7 @@ static const char *check_line(const json_t *root, const char *labels, char *why,
 }
 
 /* Adds one valid article: its feature keys and its tags. */
-static int add_doc(struct data *d, const json_t *root, const char *labels, bool title_features)
+static int add_doc(struct data *d, const json_t *root, const char *labels, unsigned flags)
 {
     static const char *fields[N_FIELDS] = { "title", "summary", "body", "background", "insights" };
     const json_t *tags = json_object_get(root, labels);
@@ -298,9 +305,10 @@ static int add_doc(struct data *d, const json_t *root, const char *labels, bool 
         const json_t *v = json_object_get(root, fields[f]);
 
         if (json_is_string(v) &&
-            classify_model_features(&d->toks, json_string_value(v), json_string_length(v),
-                                    f == 0 && title_features ? on_title_feature : on_feature,
-                                    d) != 0) {
+            classify_model_features(
+                &d->toks, json_string_value(v), json_string_length(v), flags,
+                f == 0 && (flags & CLASSIFY_MODEL_FLAG_TITLE) != 0 ? on_title_feature : on_feature,
+                d) != 0) {
             return NP_ENOMEM;
         }
     }
@@ -372,7 +380,7 @@ static int read_input(struct data *d, const char *path, const struct train_opts 
             fprintf(errout, "%s:%zu: skipped: %s\n", path, lineno, why);
             (*bad)++;
         } else {
-            rc = add_doc(d, root, labels, o->title_features);
+            rc = add_doc(d, root, labels, model_flags(o));
         }
         json_decref(root);
         if (rc != 0) {
@@ -1111,7 +1119,7 @@ static int build_file(const struct work *wk, const float *thr, struct obuf *b, s
     put_u32(b, d->n_feats);
     put_u32(b, (uint32_t)n_w);
     put_u32(b, 0); /* phrase bytes: filled in at the end */
-    put_u32(b, wk->o->title_features ? CLASSIFY_MODEL_FLAG_TITLE : 0);
+    put_u32(b, model_flags(wk->o));
     put_u64(b, 0); /* checksum: at the end */
     put_u64(b, 0);
     put_u32(b, d->bits);
@@ -1217,6 +1225,7 @@ void train_opts_init(struct train_opts *o)
     o->weighting = TRAIN_LOG_TFIDF;
     o->loss = TRAIN_HINGE;
     o->title_features = true;
+    o->stopwords = true;
     o->per_tag = true;
 }
 

@@ -35,6 +35,7 @@ struct train_opts {
     enum train_weighting weighting;
     enum train_loss loss;
     bool title_features; /* title words and pairs also as features of their own */
+    bool stopwords;      /* function words left out (CLASSIFY_MODEL_FLAG_STOPWORDS) */
     bool per_tag;        /* print the per-tag table */
 };
 
