@@ -5,7 +5,8 @@
  * that is not such an object is reported with its number and the reason, and skipped.
  *
  * Features are those classify_model_features() defines (unigrams and bigrams of the rules'
- * normalised tokens, numbers left out), and (unless --no-title-features) those of the title
+ * normalised tokens, numbers and, unless --keep-stop-words, function words left out; the header
+ * flags say which), and (unless --no-title-features) those of the title
  * once more as title twins (classify_model_title_key(), phrase "title: ..."), so a headline word
  * weighs apart from the same word in the body; kept when they occur in at least min_df articles;
  * value (1 + ln tf) x idf with idf = ln((N + 1) / (df + 1)) + 1, divided by the article's norm,
