@@ -181,21 +181,39 @@ void classify_intern_destroy(struct classify_intern **ip)
     *ip = NULL;
 }
 
-static inline bool intern_same(const struct classify_intern *in, uint32_t id, const char *s,
-                               size_t len)
+/* a[0..n) == b[0..n), n > 0, 8 bytes at a time: both have 7 readable bytes after their end. */
+static inline bool same_words(const char *a, const char *b, size_t n)
 {
-    return in->lens[id] == len && memcmp(in->chars + in->off[id], s, len) == 0;
+    while (n > 8) {
+        if (classify_load_le64(a) != classify_load_le64(b)) {
+            return false;
+        }
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    return ((classify_load_le64(a) ^ classify_load_le64(b)) & (~0ULL >> (64 - 8 * n))) == 0;
 }
 
-/* The slot holding s, or the empty slot where it would go. */
+/* Entry id is s[0..len). With slack (len > 0 and s readable 7 bytes past its end, as the stored
+ * strings are) the bytes are compared 8 at a time. */
+static inline bool intern_same(const struct classify_intern *in, uint32_t id, const char *s,
+                               size_t len, bool slack)
+{
+    const char *mine = in->chars + in->off[id];
+
+    return in->lens[id] == len && (slack ? same_words(mine, s, len) : memcmp(mine, s, len) == 0);
+}
+
+/* The slot holding s, or the empty slot where it would go (slack: see intern_same()). */
 static inline struct intern_slot *intern_probe(const struct classify_intern *in, uint64_t h,
-                                               const char *s, size_t len)
+                                               const char *s, size_t len, bool slack)
 {
     uint32_t tag = (uint32_t)(h >> 32);
 
     for (size_t i = (size_t)h & (in->cap - 1);; i = (i + 1) & (in->cap - 1)) {
         struct intern_slot *sl = &in->slots[i];
-        if (sl->id == 0 || (sl->tag == tag && intern_same(in, sl->id, s, len))) {
+        if (sl->id == 0 || (sl->tag == tag && intern_same(in, sl->id, s, len, slack))) {
             return sl;
         }
     }
@@ -230,7 +248,7 @@ int classify_intern_add(struct classify_intern *in, const char *s, size_t len, u
                         uint32_t *id, bool *added)
 {
     uint64_t h = classify_text_hash(s, len);
-    struct intern_slot *sl = intern_probe(in, h, s, len);
+    struct intern_slot *sl = intern_probe(in, h, s, len, false);
 
     *added = false;
     if (sl->id != 0) {
@@ -241,7 +259,7 @@ int classify_intern_add(struct classify_intern *in, const char *s, size_t len, u
         if (intern_rehash(in) != 0) {
             return NP_ENOMEM;
         }
-        sl = intern_probe(in, h, s, len);
+        sl = intern_probe(in, h, s, len, false);
     }
     /* 8 bytes of slack: classify_intern_find_hashed() compares 8 bytes at a time. */
     if (grow((void **)&in->chars, &in->chars_cap, in->chars_len + len + 8, 1) != 0) {
@@ -280,55 +298,17 @@ uint32_t classify_intern_find(const struct classify_intern *in, const char *s, s
     if (len > in->max_len) {
         return 0;
     }
-    return intern_probe(in, classify_text_hash(s, len), s, len)->id;
-}
-
-static inline uint64_t load64(const char *p)
-{
-    uint64_t v = 0;
-
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* a[0..n) == b[0..n), n > 0, 8 bytes at a time: both have 7 readable bytes after their end. */
-static inline bool same_words(const char *a, const char *b, size_t n)
-{
-    while (n > 8) {
-        if (load64(a) != load64(b)) {
-            return false;
-        }
-        a += 8;
-        b += 8;
-        n -= 8;
-    }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return ((load64(a) ^ load64(b)) & (~0ULL << (64 - 8 * n))) == 0;
-#else
-    return ((load64(a) ^ load64(b)) & (~0ULL >> (64 - 8 * n))) == 0;
-#endif
+    return intern_probe(in, classify_text_hash(s, len), s, len, false)->id;
 }
 
 uint32_t classify_intern_find_hashed(const struct classify_intern *in, const char *s, size_t len,
                                      uint64_t hash)
 {
-    uint32_t tag = (uint32_t)(hash >> 32);
-
     assert(len > 0);
     if (len > in->max_len) {
         return 0;
     }
-    for (size_t i = (size_t)hash & (in->cap - 1);; i = (i + 1) & (in->cap - 1)) {
-        const struct intern_slot *sl = &in->slots[i];
-
-        if (sl->id == 0) {
-            return 0;
-        }
-        if (sl->tag == tag && in->lens[sl->id] == len &&
-            same_words(in->chars + in->off[sl->id], s, len)) {
-            return sl->id;
-        }
-    }
+    return intern_probe(in, hash, s, len, true)->id;
 }
 
 size_t classify_intern_count(const struct classify_intern *in)

@@ -60,17 +60,6 @@ struct cursor {
 };
 
 /* The 8 bytes at p as a little-endian number. */
-static inline uint64_t load_le64(const char *p)
-{
-    uint64_t v = 0;
-
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 /*
  * classify_text_hash(). With slack (n > 0, and 8 bytes readable from the start of the last
  * word: the tokenizer's norm buffer), the last word is one masked load instead of a byte loop;
@@ -82,13 +71,13 @@ static inline uint64_t text_hash(const char *s, size_t n, bool slack)
     uint64_t v = 0;
 
     while (n > 8) {
-        h = (h ^ load_le64(s)) * 0xff51afd7ed558ccdULL;
+        h = (h ^ classify_load_le64(s)) * 0xff51afd7ed558ccdULL;
         h ^= h >> 32;
         s += 8;
         n -= 8;
     }
     if (slack) {
-        v = load_le64(s) & (~0ULL >> (64 - 8 * n));
+        v = classify_load_le64(s) & (~0ULL >> (64 - 8 * n));
     } else {
         for (size_t k = 0; k < n; k++) {
             v |= (uint64_t)(unsigned char)s[k] << (8 * k);

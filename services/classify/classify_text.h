@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "np/buf.h"
 
@@ -54,6 +55,19 @@ void classify_tokens_cleanup(struct classify_tokens *t);
  * Returns 0 or NP_ENOMEM (t then holds no tokens).
  */
 int classify_tokenize(struct classify_tokens *t, const char *s, size_t len);
+
+/* The 8 bytes at p as a little-endian integer (p[0] the low byte) on any host: what the hash and
+ * the vocabulary's 8-byte compares read a word with. */
+static inline uint64_t classify_load_le64(const char *p)
+{
+    uint64_t v = 0;
+
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
 
 /* The normalised form of token i (not NUL-terminated; length t->tok[i].norm_len). */
 static inline const char *classify_token_norm(const struct classify_tokens *t, size_t i)
