@@ -558,6 +558,22 @@ bool np_json_is_none(const struct np_json *v)
     return v == NULL || v->type == NP_JSON_NULL;
 }
 
+/* A byte that a JSON string holds as it is: no control character, quote or backslash. */
+static inline bool plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
+bool np_json_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!plain_byte((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void np_json_out_string(struct np_buf *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -570,7 +586,7 @@ void np_json_out_string(struct np_buf *o, const char *s, size_t n)
         char esc[6] = { '\\', 0, 0, 0, 0, 0 };
         size_t k = 2;
 
-        if (*p >= 0x20 && *p != '"' && *p != '\\') {
+        if (plain_byte(*p)) {
             continue;
         }
         np_buf_put(o, (const char *)run, (size_t)(p - run));

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Zero-initialise (`struct np_buf b = { 0 };`) to get an empty buffer. Owns p (free with
  * np_buf_cleanup(), or take it and free() it yourself). */
@@ -43,6 +44,10 @@ void np_buf_putc(struct np_buf *b, char c);
 
 /* Appends a string literal (its length known at compile time). */
 #define np_buf_lit(b, lit) np_buf_put((b), "" lit, sizeof(lit) - 1)
+
+/* Copies a string literal to p, inside room a writer reserved itself (np_buf_reserve(), then
+ * p = b->p + b->len), and yields the position just after it. */
+#define np_lit_at(p, lit) ((char *)memcpy((p), "" lit, sizeof(lit) - 1) + sizeof(lit) - 1)
 
 /* Appends printf-style formatted text. */
 void np_buf_printf(struct np_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

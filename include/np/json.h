@@ -115,6 +115,9 @@ bool np_json_is_none(const struct np_json *v);
 /* Appends s[0..n) as a JSON string, escaped as Jansson escapes ('"', '\\', controls). */
 void np_json_out_string(struct np_buf *o, const char *s, size_t n);
 
+/* True when np_json_out_string() would copy s[0..n) as it is, between the quotes. */
+bool np_json_plain(const char *s, size_t n);
+
 /* Appends v as compact JSON (no spaces), members in document order, numbers as written. */
 void np_json_write(struct np_buf *o, const struct np_json *v);
 

@@ -999,9 +999,6 @@ static void put_uint(struct np_buf *o, uint64_t v)
     np_buf_put(o, num, fmt_uint(num, v));
 }
 
-/* Appends lit (a string literal) at p, returning the position after it. */
-#define PUT_LIT(p, lit) (memcpy((p), "" lit, sizeof(lit) - 1), (p) + sizeof(lit) - 1)
-
 /* One evidence item, {"phrase":..,"field":..,"count":..,"offset":..} after a comma when comma,
  * in one reservation (six np_buf_put() calls before). */
 static void put_evidence(struct np_buf *o, const struct jstr *phrase, const struct jstr *field,
@@ -1015,13 +1012,13 @@ static void put_evidence(struct np_buf *o, const struct jstr *phrase, const stru
     p = o->p + o->len;
     *p = ',';
     p += comma ? 1 : 0;
-    p = PUT_LIT(p, "{\"phrase\":");
+    p = np_lit_at(p, "{\"phrase\":");
     memcpy(p, phrase->s, phrase->n);
-    p = PUT_LIT(p + phrase->n, ",\"field\":");
+    p = np_lit_at(p + phrase->n, ",\"field\":");
     memcpy(p, field->s, field->n);
-    p = PUT_LIT(p + field->n, ",\"count\":");
+    p = np_lit_at(p + field->n, ",\"count\":");
     p += fmt_uint(p, count);
-    p = PUT_LIT(p, ",\"offset\":");
+    p = np_lit_at(p, ",\"offset\":");
     p += fmt_uint(p, offset);
     *p++ = '}';
     o->len = (size_t)(p - o->p);

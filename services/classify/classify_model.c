@@ -80,10 +80,7 @@
 #define MODEL_FILE_MAX ((size_t)1024 * 1024 * 1024)
 
 struct mtag {
-    float bias;
-    float threshold;
     float wmax; /* the largest |weight| of the tag (evidence bound) */
-    float cut;  /* threshold - bias: given when the weights' sum reaches it */
     uint32_t name_off;
     uint32_t name_len;
     char *name;  /* owned, NUL-terminated */
@@ -193,7 +190,8 @@ struct classify_model {
     bool oom;      /* the local table could not grow: no tags for this article */
     float v_max;   /* the largest bound among the hits */
     float *margin; /* per tag, before scaling */
-    float *cut; /* per tag, its mtag's cut: the tags' one scan per article reads 8 lines, not 86 */
+    float *cut;    /* per tag, threshold - bias: given when the weights' sum reaches it (apart from
+                    * the tags' records: the one scan per article reads 8 lines, not 86) */
     struct given *given;
     size_t n_given;
 };
@@ -527,16 +525,15 @@ static int read_tags(struct classify_model *m, const unsigned char *p, struct np
     for (uint32_t i = 0; i < m->n_tags; i++) {
         const unsigned char *r = p + (size_t)i * CLASSIFY_MODEL_TAG_REC;
         struct mtag *t = &m->tags[i];
+        float bias = get_f32(r);
+        float threshold = get_f32(r + 4);
 
-        t->bias = get_f32(r);
-        t->threshold = get_f32(r + 4);
         t->name_off = get_u32(r + 8);
         t->name_len = get_u32(r + 12);
-        if (!isfinite(t->bias) || !isfinite(t->threshold)) {
+        if (!isfinite(bias) || !isfinite(threshold)) {
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: bias or threshold not finite", i);
         }
-        t->cut = t->threshold - t->bias;
-        m->cut[i] = t->cut;
+        m->cut[i] = threshold - bias;
         if ((uint64_t)t->name_off + t->name_len > m->str_len ||
             !name_ok((const unsigned char *)m->strings + t->name_off, t->name_len)) {
             return np_err_set(err, NP_EPARSE, "tags", "tag %u: name out of bounds or invalid", i);
@@ -564,17 +561,6 @@ static int read_weights(struct classify_model *m, const unsigned char *p, struct
         m->tags[tag].wmax = fabsf(w) > m->tags[tag].wmax ? fabsf(w) : m->tags[tag].wmax;
     }
     return 0;
-}
-
-/* True when s[0..n) can be written as a JSON string between quotes as it is. */
-static bool plain(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\') {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* Counts the features with weights (the records that need memory), before reading them. */
@@ -637,7 +623,8 @@ static int read_feats(struct classify_model *m, const unsigned char *p, struct n
                 m->feats[k].wmax = a > m->feats[k].wmax ? a : m->feats[k].wmax;
             }
             m->phrase[k].off = str_off;
-            m->phrase[k].len = str_len | (plain(m->strings + str_off, str_len) ? PHRASE_PLAIN : 0);
+            m->phrase[k].len =
+                str_len | (np_json_plain(m->strings + str_off, str_len) ? PHRASE_PLAIN : 0);
             k++;
         }
         w_off += w_n;
@@ -1147,9 +1134,6 @@ static void put_float(struct np_buf *o, double v)
     np_buf_put(o, num, fmt_float(num, v));
 }
 
-/* Appends lit (a string literal) at p, returning the position after it. */
-#define PUT_LIT(p, lit) (memcpy((p), "" lit, sizeof(lit) - 1), (p) + sizeof(lit) - 1)
-
 /* One evidence item, {"phrase":..,"weight":..} after a comma when comma: with a plain phrase
  * (nearly all) in one reservation, without the escaping loop. */
 static void put_item(struct np_buf *o, const char *s, uint32_t len, double weight, bool comma)
@@ -1169,9 +1153,9 @@ static void put_item(struct np_buf *o, const char *s, uint32_t len, double weigh
     p = o->p + o->len;
     *p = ',';
     p += comma ? 1 : 0;
-    p = PUT_LIT(p, "{\"phrase\":\"");
+    p = np_lit_at(p, "{\"phrase\":\"");
     memcpy(p, s, n);
-    p = PUT_LIT(p + n, "\",\"weight\":");
+    p = np_lit_at(p + n, "\",\"weight\":");
     p += fmt_float(p, weight);
     *p++ = '}';
     o->len = (size_t)(p - o->p);
