@@ -49,8 +49,9 @@ static const struct np_setting settings[] = {
     { "taxonomy", NP_SET_STRING, "config/taxonomy.json", "taxonomy file (reloaded on SIGHUP)",
       OPT(taxonomy), 0, 0, false, NULL },
     { "model", NP_SET_STRING, NULL,
-      "learned model (newspipe-train) beside the taxonomy, reloaded on SIGHUP", OPT(model), 0, 0,
-      false, NULL },
+      "learned model (newspipe-train) beside the taxonomy, reloaded on SIGHUP (unset: the one "
+      "the taxonomy names; none: rules only)",
+      OPT(model), 0, 0, false, NULL },
     { "hwm", NP_SET_INT, "1000", "ZeroMQ high-water mark of both sockets", OPT(hwm), 1, 1000000,
       false, NULL },
     { "metrics_port", NP_SET_INT, "9102", "HTTP port for /metrics, /healthz, /readyz (0: off)",
@@ -273,7 +274,7 @@ static int handle(struct classify *c)
     return rc;
 }
 
-static void reload_model(struct classify *c);
+static void reload_model(struct classify *c, struct classify_engine *e);
 
 static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
 {
@@ -285,16 +286,16 @@ static void maybe_reload(struct classify *c, volatile sig_atomic_t *reload)
         return;
     }
     *reload = 0;
-    reload_model(c);
     fresh = classify_engine_load(c->cfg->taxonomy, &err);
     if (fresh == NULL) {
         np_log_error("could not reload taxonomy, keeping the previous one: %s path=\"%s\" at=%s",
                      err.msg, c->cfg->taxonomy, err.field);
+        reload_model(c, c->engine);
         return;
     }
     classify_engine_destroy(&c->engine);
     c->engine = fresh;
-    classify_engine_set_model(c->engine, c->model);
+    reload_model(c, c->engine);
     classify_engine_stats(c->engine, &st);
     np_log_info("taxonomy reloaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
                 st.tags, st.entities, st.phrases);
@@ -319,21 +320,21 @@ static struct classify_model *load_model(const char *path, const char *what)
     return m;
 }
 
-/* SIGHUP: the model too; a file that fails its checks is refused and the old model stays. */
-static void reload_model(struct classify *c)
+/* SIGHUP: the model too (the configured one, or the one taxonomy e names), set on e; a file
+ * that fails its checks is refused and the old model stays. */
+static void reload_model(struct classify *c, struct classify_engine *e)
 {
+    const char *path = classify_engine_model_path(e, c->cfg->model);
     struct classify_model *fresh = NULL;
 
-    if (c->cfg->model == NULL || c->cfg->model[0] == '\0') {
-        return;
+    if (path != NULL) {
+        fresh = load_model(path, "could not reload model, keeping the previous one");
     }
-    fresh = load_model(c->cfg->model, "could not reload model, keeping the previous one");
-    if (fresh == NULL) {
-        return;
+    if (path == NULL || fresh != NULL) { /* rules only now, or the new model */
+        classify_model_destroy(&c->model);
+        c->model = fresh;
     }
-    classify_engine_set_model(c->engine, fresh);
-    classify_model_destroy(&c->model);
-    c->model = fresh;
+    classify_engine_set_model(e, c->model);
 }
 
 static int open_metrics(struct classify *c)
@@ -381,8 +382,9 @@ static int classify_open(struct classify *c)
     classify_engine_stats(c->engine, &st);
     np_log_info("taxonomy loaded path=\"%s\" tags=%zu entities=%zu phrases=%zu", c->cfg->taxonomy,
                 st.tags, st.entities, st.phrases);
-    if (c->cfg->model != NULL && c->cfg->model[0] != '\0') {
-        c->model = load_model(c->cfg->model, "cannot load model");
+    const char *model = classify_engine_model_path(c->engine, c->cfg->model);
+    if (model != NULL) {
+        c->model = load_model(model, "cannot load model");
         if (c->model == NULL) {
             return NP_EINVAL;
         }

@@ -176,6 +176,8 @@ struct classify_engine {
     struct jstr j_classifier;
     size_t n_given;               /* tags given by the last run, ranked in touched_t[0..n_given) */
     struct classify_model *model; /* borrowed, or NULL: the learned tagger (classify_model.c) */
+    int32_t *model_tag;           /* per tag, the model's index of it (-1: the model lacks it) */
+    char *model_file;             /* the taxonomy's model, resolved against its folder, or NULL */
 
     /* Scratch, reused between articles. */
     struct classify_tokens toks;
@@ -625,7 +627,8 @@ struct classify_engine *classify_engine_load_json(const char *text, size_t len, 
         memcpy(e->classifier, "rules/", 6);
         memcpy(e->classifier + 6, e->tx->version, vlen + 1);
     }
-    if (e->classifier == NULL || compile(e) != 0 || make_strings(e) != 0) {
+    e->model_tag = calloc(e->tx->n_tags + 1, sizeof(*e->model_tag));
+    if (e->classifier == NULL || e->model_tag == NULL || compile(e) != 0 || make_strings(e) != 0) {
         np_err_set(err, NP_ENOMEM, "", "out of memory");
         classify_engine_destroy(&e);
         return NULL;
@@ -686,7 +689,30 @@ struct classify_engine *classify_engine_load(const char *path, struct np_err *er
     }
     struct classify_engine *e = classify_engine_load_json(text, len, err);
     free(text);
+    if (e != NULL && e->tx->model.file != NULL) {
+        /* The taxonomy's model file is named relative to the taxonomy's folder. */
+        const char *file = e->tx->model.file;
+        const char *slash = strrchr(path, '/');
+        size_t dir = file[0] == '/' || slash == NULL ? 0 : (size_t)(slash - path) + 1;
+
+        e->model_file = malloc(dir + strlen(file) + 1);
+        if (e->model_file == NULL) {
+            np_err_set(err, NP_ENOMEM, "", "out of memory");
+            classify_engine_destroy(&e);
+            return NULL;
+        }
+        memcpy(e->model_file, path, dir);
+        memcpy(e->model_file + dir, file, strlen(file) + 1);
+    }
     return e;
+}
+
+const char *classify_engine_model_path(const struct classify_engine *e, const char *configured)
+{
+    if (configured != NULL && strcmp(configured, "none") == 0) {
+        return NULL;
+    }
+    return configured != NULL && configured[0] != '\0' ? configured : e->model_file;
 }
 
 void classify_engine_stats(const struct classify_engine *e, struct classify_engine_stats *st)
@@ -708,6 +734,8 @@ void classify_engine_destroy(struct classify_engine **ep)
     }
     classify_taxonomy_destroy(&e->tx);
     free(e->classifier);
+    free(e->model_tag);
+    free(e->model_file);
     classify_intern_destroy(&e->vocab);
     classify_prefixes_destroy(&e->prefixes);
     classify_ac_destroy(&e->ac);
@@ -1209,6 +1237,16 @@ static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t
     np_buf_lit(o, "]");
 }
 
+/* The model vetoes a rule tag it knows and scores more than the taxonomy's model.veto below
+ * its threshold (the model was trained on this tag and finds the article far from it). */
+static bool model_vetoes(const struct classify_engine *e, uint32_t t)
+{
+    double margin = 0;
+
+    return e->model != NULL && classify_model_margin(e->model, e->model_tag[t], &margin) &&
+           margin < -e->tx->model.veto;
+}
+
 static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kinds)
 {
     size_t n = 0;
@@ -1218,7 +1256,7 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
     }
     for (size_t i = 0; i < e->n_touched_t; i++) {
         uint32_t t = e->touched_t[i];
-        if (tag_given(e, t, kinds)) {
+        if (tag_given(e, t, kinds) && !model_vetoes(e, t)) {
             e->rank[n].key = e->ts[t].score;
             e->rank[n].idx = t;
             n++;
@@ -1254,7 +1292,7 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
         np_buf_lit(o, "}");
     }
     if (e->model != NULL) {
-        classify_model_write(e->model, o, n > 0);
+        classify_model_write(e->model, o, n > 0, e->tx->model.add);
     }
     np_buf_lit(o, "]");
 }
@@ -1474,6 +1512,9 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
 void classify_engine_set_model(struct classify_engine *e, struct classify_model *m)
 {
     e->model = m;
+    for (size_t t = 0; m != NULL && t < e->tx->n_tags; t++) {
+        e->model_tag[t] = classify_model_tag_index(m, e->tx->tags[t].name);
+    }
 }
 
 size_t classify_engine_ntags(const struct classify_engine *e)

@@ -51,12 +51,22 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
 struct classify_model;
 
 /*
- * Adds a learned model's tags (classify_model.h) to every result: tags only the model gives
- * follow the rules' tags with "classifier":"model"; a tag both give is written once, as the
- * rules' tag, with "classifier":"rules+model". m is borrowed (NULL: rules only) and must outlive
- * its use; like the engine, it is scratch for one thread.
+ * Combines a learned model (classify_model.h) with the rules in every result, as the
+ * taxonomy's "model" policy says: tags only the model gives, with a margin of at least
+ * model.add above their threshold, follow the rules' tags with "classifier":"model"; a tag both
+ * give is written once, as the rules' tag, with "classifier":"rules+model"; a rule tag the model
+ * knows and scores more than model.veto below its threshold is dropped. m is borrowed (NULL:
+ * rules only) and must outlive its use; like the engine, it is scratch for one thread.
  */
 void classify_engine_set_model(struct classify_engine *e, struct classify_model *m);
+
+/*
+ * The model file to load beside this taxonomy: configured (--model, NP_CLASSIFY_MODEL) when
+ * set; none when it is "none"; else the one the taxonomy names ("model": {"file"}), resolved
+ * against the taxonomy file's folder by classify_engine_load(). NULL: rules only. Loading it is
+ * the caller's job.
+ */
+const char *classify_engine_model_path(const struct classify_engine *e, const char *configured);
 
 /* The tags the last run gave, best first: how many, and the name of the i-th (NULL past the
  * end). Valid until the next run. */

@@ -189,7 +189,8 @@ struct classify_model {
     size_t n_hits;
     bool oom;      /* the local table could not grow: no tags for this article */
     float v_max;   /* the largest bound among the hits */
-    float *margin; /* per tag, before scaling */
+    bool scored;   /* margin[] holds the last article's margins */
+    float *margin; /* per tag: sums before scaling, then margin - threshold once scored */
     float *cut;    /* per tag, threshold - bias: given when the weights' sum reaches it (apart from
                     * the tags' records: the one scan per article reads 8 lines, not 86) */
     struct given *given;
@@ -955,6 +956,7 @@ static void score_hits(struct classify_model *m, float scale)
     for (uint32_t t = 0; t < m->n_tags; t++) {
         float sum = margin[t] * scale;
 
+        margin[t] = sum - m->cut[t];
         if (sum >= m->cut[t]) {
             struct given *g = &m->given[m->n_given++];
 
@@ -963,6 +965,7 @@ static void score_hits(struct classify_model *m, float scale)
             g->margin = (double)sum - m->cut[t];
         }
     }
+    m->scored = true;
 }
 
 int classify_model_begin(struct classify_model *m, size_t text_bytes)
@@ -977,6 +980,7 @@ int classify_model_begin(struct classify_model *m, size_t text_bytes)
     m->n_looked = 0;
     m->n_hits = 0;
     m->n_given = 0;
+    m->scored = false;
     m->oom = false;
     return 0;
 }
@@ -1073,6 +1077,27 @@ bool classify_model_claim(struct classify_model *m, const char *name)
         }
     }
     return false;
+}
+
+int32_t classify_model_tag_index(const struct classify_model *m, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (uint32_t t = 0; t < m->n_tags; t++) {
+        if (m->tags[t].name_len == n && memcmp(m->tags[t].name, name, n) == 0) {
+            return (int32_t)t;
+        }
+    }
+    return -1;
+}
+
+bool classify_model_margin(const struct classify_model *m, int32_t tag, double *margin)
+{
+    if (!m->scored || tag < 0 || (uint32_t)tag >= m->n_tags) {
+        return false;
+    }
+    *margin = m->margin[tag];
+    return true;
 }
 
 size_t classify_model_ngiven(const struct classify_model *m)
@@ -1235,7 +1260,8 @@ static void write_evidence(const struct classify_model *m, struct np_buf *o, uin
     np_buf_lit(o, "]");
 }
 
-size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before)
+size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before,
+                            double add_min)
 {
     size_t n = 0;
 
@@ -1243,7 +1269,7 @@ size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool mor
         const struct given *g = &m->given[i];
         const struct mtag *t = &m->tags[g->tag];
 
-        if (g->claimed) {
+        if (g->claimed || g->margin < add_min) {
             continue;
         }
         np_buf_put(o, ",", more_before || n > 0 ? 1 : 0);

@@ -6,10 +6,13 @@
  *    "tags": [{"name", "min_score"?, "title_weight"?, "max_count"?,
  *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}],
  *    "scoring"?: {"lead_tokens"?, "lead_bonus"?, "reference_tokens"?, "short_floor"?,
- *                 "about_min"?, "relative_min"?, "min_phrases"?}}
+ *                 "about_min"?, "relative_min"?, "min_phrases"?},
+ *    "model"?: {"file"?, "veto"?, "add"?}}
  * `scoring` holds the length and salience settings of classify_engine.c (defaults there, in
  * classify_scoring_defaults()); lead_tokens and reference_tokens must be >= 1, short_floor,
- * about_min and relative_min in [0, 1], lead_bonus >= 0, min_phrases >= 1.
+ * about_min and relative_min in [0, 1], lead_bonus >= 0, min_phrases >= 1. `model` says how
+ * a learned model's tags combine with the rules' (classify_engine.c) and names the model file
+ * the taxonomy comes with, relative to the taxonomy's folder; veto and add must be >= 0.
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
  * of {"any": [phrase, ...]}, {"entity": name} (mentioned), {"about": name} (mentioned and the
@@ -27,6 +30,7 @@
  */
 #include "classify_taxonomy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,7 +617,46 @@ static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *s
     return 0;
 }
 
-static const char *const root_keys[] = { "version", "entities", "tags", "scoring", NULL };
+static const char *const model_keys[] = { "file", "veto", "add", NULL };
+
+static int parse_model(struct ctx *c, json_t *root, struct classify_model_policy *mp)
+{
+    json_t *v = json_object_get(root, "model");
+    const char *path = "$.model";
+    const char *file = NULL;
+    char p[PATH_MAX_LEN];
+
+    /* Without "model", a model's tags are added to the rules' and never remove one. */
+    mp->veto = INFINITY;
+    mp->add = 0.0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_object(v)) {
+        return FAIL(c, path, "must be an object");
+    }
+    TRY(check_keys(c, v, path, model_keys));
+    TRY(get_number(c, v, "veto", path, &mp->veto));
+    TRY(get_number(c, v, "add", path, &mp->add));
+    if (!(mp->veto >= 0)) {
+        path_cat(p, path, ".", "veto", "");
+        return FAIL(c, p, "must be >= 0");
+    }
+    if (!(mp->add >= 0)) {
+        path_cat(p, path, ".", "add", "");
+        return FAIL(c, p, "must be >= 0");
+    }
+    if (json_object_get(v, "file") != NULL) {
+        TRY(get_string(c, v, "file", path, &file));
+        mp->file = dup_str(file);
+        if (mp->file == NULL) {
+            return NP_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static const char *const root_keys[] = { "version", "entities", "tags", "scoring", "model", NULL };
 
 static int parse_root(struct ctx *c, json_t *root, struct classify_intern *tag_names)
 {
@@ -626,6 +669,7 @@ static int parse_root(struct ctx *c, json_t *root, struct classify_intern *tag_n
         return NP_ENOMEM;
     }
     TRY(parse_scoring(c, root, &c->tx->scoring));
+    TRY(parse_model(c, root, &c->tx->model));
     /* Entities first: tags refer to them by name. */
     TRY(parse_array(c, root, "entities", sizeof(struct classify_entity), (void **)&c->tx->entities,
                     &c->tx->n_entities, NULL));
@@ -694,6 +738,7 @@ void classify_taxonomy_destroy(struct classify_taxonomy **tp)
         return;
     }
     struct classify_taxonomy *tx = *tp;
+    free(tx->model.file);
     for (size_t i = 0; i < tx->n_entities; i++) {
         free(tx->entities[i].name);
         free(tx->entities[i].region);

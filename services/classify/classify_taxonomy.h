@@ -92,9 +92,18 @@ struct classify_scoring {
 
 void classify_scoring_defaults(struct classify_scoring *sc);
 
+/* How the learned model (classify_model.c) and the rules combine ("model" in the file; see
+ * classify_engine.c). */
+struct classify_model_policy {
+    char *file;  /* owned, or NULL: the model the taxonomy comes with, relative to its folder */
+    double veto; /* a rule tag the model knows is dropped below -veto of margin (INFINITY: never) */
+    double add;  /* a tag the rules do not give is added from this margin up (>= 0) */
+};
+
 struct classify_taxonomy {
     char *version; /* owned */
     struct classify_scoring scoring;
+    struct classify_model_policy model;
     struct classify_entity *entities;
     size_t n_entities;
     struct classify_tag *tags;

@@ -110,7 +110,8 @@ int classify_tool_classify_model(const char *taxonomy_path, const char *model_pa
         fprintf(errout, "taxonomy invalid: %s\n", err.msg);
         goto out;
     }
-    if (model_path != NULL && model_path[0] != '\0') {
+    model_path = classify_engine_model_path(e, model_path);
+    if (model_path != NULL) {
         m = classify_model_load(model_path, &err);
         if (m == NULL) {
             fprintf(errout, "model invalid: %s: %s\n", model_path, err.msg);

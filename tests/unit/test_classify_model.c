@@ -11,6 +11,9 @@
 
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "classify_engine.h"
 #include "classify_model.h"
 #include "np/buf.h"
 #include "train.h"
@@ -208,7 +211,7 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_string_equal(classify_model_given(m, 0, &score), "crude");
     assert_true(score >= 0);
     assert_null(classify_model_given(m, 1, NULL));
-    assert_int_equal(classify_model_write(m, &o, false), 1);
+    assert_int_equal(classify_model_write(m, &o, false, 0.0), 1);
     assert_non_null(strstr(o.p, "{\"name\":\"crude\",\"score\":"));
     assert_non_null(strstr(o.p, "\"classifier\":\"model\",\"evidence\":[{\"phrase\":"));
     assert_non_null(strstr(o.p, "\"phrase\":\"crude oil\""));
@@ -216,7 +219,7 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_true(classify_model_claim(m, "crude"));
     assert_false(classify_model_claim(m, "grain"));
     np_buf_reset(&o);
-    assert_int_equal(classify_model_write(m, &o, true), 0);
+    assert_int_equal(classify_model_write(m, &o, true, 0.0), 0);
     assert_int_equal(o.len, 0);
 
     a[0] = "Quiet day";
@@ -225,6 +228,154 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_int_equal(classify_model_ngiven(m), 0);
     free(o.p);
     classify_model_destroy(&m);
+}
+
+/* Every tag's margin is there, given or not; write() leaves out those under add_min. */
+static void test_model_margins(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct np_buf o = { 0 };
+    const char *a[2] = { "OPEC agrees to cut crude oil output", NULL };
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    int32_t crude = classify_model_tag_index(m, "crude");
+    int32_t wheat = classify_model_tag_index(m, "grain");
+    double score = -1;
+    double margin = -1;
+
+    assert_true(crude >= 0 && wheat >= 0 && crude != wheat);
+    assert_int_equal(classify_model_tag_index(m, "crud"), -1);
+    assert_false(classify_model_margin(m, crude, &margin)); /* nothing scored yet */
+    assert_int_equal(classify_model_score(m, a, 2), 0);
+    assert_string_equal(classify_model_given(m, 0, &score), "crude");
+    assert_true(classify_model_margin(m, crude, &margin));
+    assert_true(margin >= 0 && margin - score < 1e-6 && score - margin < 1e-6);
+    assert_true(classify_model_margin(m, wheat, &margin));
+    assert_true(margin < 0);
+    assert_false(classify_model_margin(m, -1, &margin));
+    assert_int_equal(classify_model_write(m, &o, false, score + 0.01), 0);
+    assert_int_equal(classify_model_write(m, &o, false, score - 0.01), 1);
+    free(o.p);
+    classify_model_destroy(&m);
+}
+
+/* The tags of an article as "name/classifier" words, in the engine's order. */
+static void engine_tags(struct classify_engine *e, const char *title, const char *body, char *out,
+                        size_t cap)
+{
+    struct np_article_view v = { { NULL } };
+    char *text = NULL;
+    size_t len = 0;
+    json_t *r = NULL;
+    json_t *t = NULL;
+    size_t i = 0;
+
+    v.text[NP_FIELD_title] = title;
+    v.text[NP_FIELD_body] = body;
+    assert_int_equal(classify_engine_run(e, &v, &text, &len), 0);
+    r = json_loadb(text, len, 0, NULL);
+    assert_non_null(r);
+    out[0] = '\0';
+    json_array_foreach(json_object_get(r, "tags"), i, t)
+    {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "%s%s/%s", n > 0 ? " " : "",
+                 json_string_value(json_object_get(t, "name")),
+                 json_string_value(json_object_get(t, "classifier")));
+    }
+    json_decref(r);
+    free(text);
+}
+
+/* An engine for a two-tag taxonomy ("plant" gives grain, "crude" gives crude) with this "model"
+ * member (NULL: none), and the fixture's model set on it. */
+static struct classify_engine *policy_engine(const char *model_policy, struct classify_model *m)
+{
+    char json[512];
+    struct np_err err;
+    struct classify_engine *e = NULL;
+
+    snprintf(json, sizeof(json),
+             "{\"version\": \"t\", \"entities\": [], \"tags\": ["
+             "{\"name\": \"grain\", \"any\": [\"plant\"]},"
+             "{\"name\": \"crude\", \"any\": [\"crude\"]}]%s%s}",
+             model_policy != NULL ? ", \"model\": " : "", model_policy != NULL ? model_policy : "");
+    np_err_clear(&err);
+    e = classify_engine_load_json(json, strlen(json), &err);
+    assert_non_null(e);
+    classify_engine_set_model(e, m);
+    return e;
+}
+
+/* The taxonomy's "model" policy: a model without one only adds tags; with veto it drops the
+ * rule tags it scores far below their threshold; add is the margin a model-only tag needs. */
+static void test_engine_model_policy(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    struct classify_engine *e = NULL;
+    const char *car = "Car maker opens a new plant";
+    const char *opec = "OPEC agrees to cut crude oil output";
+    char tags[256];
+
+    assert_non_null(m);
+    e = policy_engine(NULL, m);
+    engine_tags(e, car, car, tags, sizeof(tags));
+    assert_string_equal(tags, "grain/rules"); /* the model disagrees, but has no say */
+    engine_tags(e, opec, "Output falls.", tags, sizeof(tags));
+    assert_string_equal(tags, "crude/rules+model");
+    engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
+    assert_string_equal(tags, "grain/model");
+    classify_engine_destroy(&e);
+
+    e = policy_engine("{\"veto\": 0, \"add\": 100}", m);
+    engine_tags(e, car, car, tags, sizeof(tags));
+    assert_string_equal(tags, ""); /* vetoed */
+    engine_tags(e, opec, "Output falls.", tags, sizeof(tags));
+    assert_string_equal(tags, "crude/rules+model"); /* confirmed */
+    engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
+    assert_string_equal(tags, ""); /* not sure enough to add */
+    classify_engine_destroy(&e);
+
+    e = policy_engine("{\"veto\": 1000}", m); /* a veto that never bites */
+    engine_tags(e, car, car, tags, sizeof(tags));
+    assert_string_equal(tags, "grain/rules");
+    classify_engine_destroy(&e);
+    classify_model_destroy(&m);
+}
+
+/* The taxonomy names its model relative to its own folder; "none" and a configured path win. */
+static void test_engine_model_path(void **state)
+{
+    struct fixture *fx = *state;
+    char path[160];
+    struct np_err err;
+    struct classify_engine *e = NULL;
+    FILE *f = NULL;
+
+    snprintf(path, sizeof(path), "%s/tax.json", fx->dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"version\": \"t\", \"entities\": [], \"tags\": [], "
+          "\"model\": {\"file\": \"model.bin\", \"veto\": 0.2}}",
+          f);
+    fclose(f);
+    np_err_clear(&err);
+    e = classify_engine_load(path, &err);
+    assert_non_null(e);
+    assert_string_equal(classify_engine_model_path(e, NULL), fx->model);
+    assert_string_equal(classify_engine_model_path(e, ""), fx->model);
+    assert_null(classify_engine_model_path(e, "none"));
+    assert_string_equal(classify_engine_model_path(e, "/x/y.model"), "/x/y.model");
+    classify_engine_destroy(&e);
+    unlink(path);
+
+    const char *bad = "{\"version\": \"t\", \"entities\": [], \"tags\": [], "
+                      "\"model\": {\"add\": -1}}";
+    e = classify_engine_load_json(bad, strlen(bad), &err);
+    assert_null(e);
+    assert_string_equal(err.field, "$.model.add");
 }
 
 /* Score of tag "crude" for text given as the title (fields[0]) or as the body (fields[2]). */
@@ -600,6 +751,9 @@ int main(void)
         cmocka_unit_test(test_model_loads_and_counts),
         cmocka_unit_test(test_model_tags_article_with_evidence),
         cmocka_unit_test(test_model_title_features),
+        cmocka_unit_test(test_model_margins),
+        cmocka_unit_test(test_engine_model_policy),
+        cmocka_unit_test(test_engine_model_path),
         cmocka_unit_test(test_model_stopwords),
         cmocka_unit_test(test_model_feature_keys_pinned),
         cmocka_unit_test(test_model_many_distinct_words),
