@@ -15,3 +15,15 @@ set_tests_properties(taxonomy_quality PROPERTIES
   ENVIRONMENT "NP_SHARED_DATA=${NP_SHARED_DATA};NP_BIN_DIR=${CMAKE_BINARY_DIR}/bin;NP_QUALITY_MODEL=0"
   SKIP_RETURN_CODE 77
   TIMEOUT 120)
+
+# default_model: config/tagger.model, the model the default taxonomy names, is the one its
+# recipe (scripts/train-default: the tuning halves of the modern set and of Reuters) trains,
+# byte for byte. Skipped like taxonomy_quality when ../shared/data is absent.
+add_test(NAME default_model
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/train-default --check
+                 --bin ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(default_model PROPERTIES
+  LABELS quality
+  ENVIRONMENT "NP_SHARED_DATA=${NP_SHARED_DATA}"
+  SKIP_RETURN_CODE 77
+  TIMEOUT 120)
