@@ -1247,6 +1247,21 @@ static bool model_vetoes(const struct classify_engine *e, uint32_t t)
            margin < -e->tx->model.veto;
 }
 
+/* A tag of the taxonomy that the rules did not give is added from the model only with a margin
+ * of model.add; the model's tags outside the taxonomy, where it is the only judge, keep its own
+ * thresholds. The weaker ones are claimed, so the model does not write them. */
+static void hold_back_weak(struct classify_engine *e)
+{
+    for (size_t t = 0; e->tx->model.add > 0 && t < e->tx->n_tags; t++) {
+        double margin = 0;
+
+        if (classify_model_margin(e->model, e->model_tag[t], &margin) && margin >= 0 &&
+            margin < e->tx->model.add) {
+            classify_model_claim(e->model, e->tx->tags[t].name);
+        }
+    }
+}
+
 static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kinds)
 {
     size_t n = 0;
@@ -1292,7 +1307,8 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
         np_buf_lit(o, "}");
     }
     if (e->model != NULL) {
-        classify_model_write(e->model, o, n > 0, e->tx->model.add);
+        hold_back_weak(e);
+        classify_model_write(e->model, o, n > 0);
     }
     np_buf_lit(o, "]");
 }

@@ -1260,8 +1260,7 @@ static void write_evidence(const struct classify_model *m, struct np_buf *o, uin
     np_buf_lit(o, "]");
 }
 
-size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before,
-                            double add_min)
+size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before)
 {
     size_t n = 0;
 
@@ -1269,7 +1268,7 @@ size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool mor
         const struct given *g = &m->given[i];
         const struct mtag *t = &m->tags[g->tag];
 
-        if (g->claimed || g->margin < add_min) {
+        if (g->claimed) {
             continue;
         }
         np_buf_put(o, ",", more_before || n > 0 ? 1 : 0);

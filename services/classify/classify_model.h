@@ -144,14 +144,12 @@ void classify_model_end(struct classify_model *m);
 bool classify_model_claim(struct classify_model *m, const char *name);
 
 /*
- * Appends the unclaimed tags of the last scored article whose margin above their threshold is
- * at least add_min (>= 0) to a JSON array being written, as
+ * Appends the unclaimed tags of the last scored article to a JSON array being written, as
  * {"name":..,"score":..,"classifier":"model","evidence":[{"phrase":..,"weight":..}]}, a comma
  * before each one when more_before (elements already in the array) or after the first.
  * Returns how many it wrote.
  */
-size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before,
-                            double add_min);
+size_t classify_model_write(struct classify_model *m, struct np_buf *o, bool more_before);
 
 /* The index of tag name in the model, or -1 when the model has no such tag. */
 int32_t classify_model_tag_index(const struct classify_model *m, const char *name);

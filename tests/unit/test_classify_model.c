@@ -211,7 +211,7 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_string_equal(classify_model_given(m, 0, &score), "crude");
     assert_true(score >= 0);
     assert_null(classify_model_given(m, 1, NULL));
-    assert_int_equal(classify_model_write(m, &o, false, 0.0), 1);
+    assert_int_equal(classify_model_write(m, &o, false), 1);
     assert_non_null(strstr(o.p, "{\"name\":\"crude\",\"score\":"));
     assert_non_null(strstr(o.p, "\"classifier\":\"model\",\"evidence\":[{\"phrase\":"));
     assert_non_null(strstr(o.p, "\"phrase\":\"crude oil\""));
@@ -219,7 +219,7 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_true(classify_model_claim(m, "crude"));
     assert_false(classify_model_claim(m, "grain"));
     np_buf_reset(&o);
-    assert_int_equal(classify_model_write(m, &o, true, 0.0), 0);
+    assert_int_equal(classify_model_write(m, &o, true), 0);
     assert_int_equal(o.len, 0);
 
     a[0] = "Quiet day";
@@ -230,12 +230,11 @@ static void test_model_tags_article_with_evidence(void **state)
     classify_model_destroy(&m);
 }
 
-/* Every tag's margin is there, given or not; write() leaves out those under add_min. */
+/* Every tag's margin is there, given or not. */
 static void test_model_margins(void **state)
 {
     struct fixture *fx = *state;
     struct np_err err;
-    struct np_buf o = { 0 };
     const char *a[2] = { "OPEC agrees to cut crude oil output", NULL };
     struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
     int32_t crude = classify_model_tag_index(m, "crude");
@@ -253,9 +252,6 @@ static void test_model_margins(void **state)
     assert_true(classify_model_margin(m, wheat, &margin));
     assert_true(margin < 0);
     assert_false(classify_model_margin(m, -1, &margin));
-    assert_int_equal(classify_model_write(m, &o, false, score + 0.01), 0);
-    assert_int_equal(classify_model_write(m, &o, false, score - 0.01), 1);
-    free(o.p);
     classify_model_destroy(&m);
 }
 
@@ -287,24 +283,31 @@ static void engine_tags(struct classify_engine *e, const char *title, const char
     free(text);
 }
 
+/* An engine for taxonomy json with model m set on it. */
+static struct classify_engine *policy_engine_json(const char *json, struct classify_model *m)
+{
+    struct np_err err;
+    struct classify_engine *e = NULL;
+
+    np_err_clear(&err);
+    e = classify_engine_load_json(json, strlen(json), &err);
+    assert_non_null(e);
+    classify_engine_set_model(e, m);
+    return e;
+}
+
 /* An engine for a two-tag taxonomy ("plant" gives grain, "crude" gives crude) with this "model"
- * member (NULL: none), and the fixture's model set on it. */
+ * member (NULL: none), and model m set on it. */
 static struct classify_engine *policy_engine(const char *model_policy, struct classify_model *m)
 {
     char json[512];
-    struct np_err err;
-    struct classify_engine *e = NULL;
 
     snprintf(json, sizeof(json),
              "{\"version\": \"t\", \"entities\": [], \"tags\": ["
              "{\"name\": \"grain\", \"any\": [\"plant\"]},"
              "{\"name\": \"crude\", \"any\": [\"crude\"]}]%s%s}",
              model_policy != NULL ? ", \"model\": " : "", model_policy != NULL ? model_policy : "");
-    np_err_clear(&err);
-    e = classify_engine_load_json(json, strlen(json), &err);
-    assert_non_null(e);
-    classify_engine_set_model(e, m);
-    return e;
+    return policy_engine_json(json, m);
 }
 
 /* The taxonomy's "model" policy: a model without one only adds tags; with veto it drops the
@@ -336,6 +339,15 @@ static void test_engine_model_policy(void **state)
     assert_string_equal(tags, "crude/rules+model"); /* confirmed */
     engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
     assert_string_equal(tags, ""); /* not sure enough to add */
+    classify_engine_destroy(&e);
+
+    /* grain outside the taxonomy: the model is its only judge, and add does not apply. */
+    e = policy_engine_json("{\"version\": \"t\", \"entities\": [], \"tags\": "
+                           "[{\"name\": \"crude\", \"any\": [\"crude\"]}], "
+                           "\"model\": {\"add\": 100}}",
+                           m);
+    engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
+    assert_string_equal(tags, "grain/model");
     classify_engine_destroy(&e);
 
     e = policy_engine("{\"veto\": 1000}", m); /* a veto that never bites */
