@@ -16,8 +16,9 @@
  * phrases seldom match, shows that the cost of an article does not grow with the number of
  * rules; "x10-matching", whose copies match often, shows the cost of a larger result (more
  * tags, evidence and entities per article). MB/s counts the bytes of the classified fields.
- * With --model, a learned model (newspipe-train) is scored beside the rules, as the worker does
- * with NP_CLASSIFY_MODEL; the line then also gives the model's size and the peak RSS.
+ * The learned model (newspipe-train) the worker would load is scored beside the rules: the one
+ * the taxonomy names, or --model FILE, as the worker's NP_CLASSIFY_MODEL (--model none: the rules
+ * alone); the line then also gives the model's size and the peak RSS.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -343,11 +344,30 @@ static void usage(void)
                     "[ARTICLES.jsonl]\n");
 }
 
+/* The model the worker would load with this taxonomy and --model (classify_engine_model_path():
+ * none, the file given, or the one the taxonomy names). Returns 0, or -1 when it cannot load. */
+static int load_model(const char *tax_path, const char *model_arg)
+{
+    struct np_err err;
+    struct classify_engine *e = classify_engine_load(tax_path, &err);
+    const char *path = e != NULL ? classify_engine_model_path(e, model_arg) : NULL;
+
+    if (path != NULL) {
+        model = classify_model_load(path, &err);
+        if (model == NULL) {
+            fprintf(stderr, "classify-bench: model invalid: %s: %s\n", path, err.msg);
+        }
+    }
+    classify_engine_destroy(&e);
+    return path != NULL && model == NULL ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *tax_path = NULL;
     const char *articles = NP_SHARED_DATA_DIR "/reuters-train.jsonl";
     const char *label = "custom";
+    const char *model_arg = NULL;
     bool x10 = false;
     bool x10_only = false;
     long rounds = 5;
@@ -359,13 +379,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--taxonomy") == 0 && i + 1 < argc) {
             tax_path = argv[++i];
         } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-            struct np_err err;
-
-            model = classify_model_load(argv[++i], &err);
-            if (model == NULL) {
-                fprintf(stderr, "classify-bench: model invalid: %s\n", err.msg);
-                return 2;
-            }
+            model_arg = argv[++i];
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--synthetic-x10") == 0) {
@@ -391,6 +405,9 @@ int main(int argc, char **argv)
             tax_path = NP_SOURCE_DIR "/tests/data/taxonomy/synthetic-45.json";
             label = "synthetic-45";
         }
+    }
+    if (load_model(tax_path, model_arg) != 0) {
+        return 2;
     }
     char *text = read_all(tax_path, &len);
     char *big = NULL;
