@@ -561,91 +561,78 @@ void classify_scoring_defaults(struct classify_scoring *sc)
     sc->min_phrases = 1.0;
 }
 
+/* Reads an optional number member into *out (left as is when absent) and refuses it outside
+ * [lo, hi] (hi INFINITY: no upper bound). */
+static int get_ranged(struct ctx *c, json_t *obj, const char *key, const char *path, double lo,
+                      double hi, double *out)
+{
+    char p[PATH_MAX_LEN];
+
+    TRY(get_number(c, obj, key, path, out));
+    if (*out >= lo && *out <= hi) {
+        return 0;
+    }
+    path_cat(p, path, ".", key, "");
+    if (hi == INFINITY) {
+        return FAIL(c, p, "must be >= %g", lo);
+    }
+    return FAIL(c, p, "must be between %g and %g", lo, hi);
+}
+
+/* The optional settings object root.key (*out NULL when absent), with only the allowed keys. */
+static int get_settings(struct ctx *c, json_t *root, const char *key, const char *path,
+                        const char *const *allowed, json_t **out)
+{
+    *out = json_object_get(root, key);
+    if (*out == NULL) {
+        return 0;
+    }
+    if (!json_is_object(*out)) {
+        return FAIL(c, path, "must be an object");
+    }
+    return check_keys(c, *out, path, allowed);
+}
+
 static const char *const scoring_keys[] = { "lead_tokens", "lead_bonus", "reference_tokens",
                                             "short_floor", "about_min",  "relative_min",
                                             "min_phrases", NULL };
 
 static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *sc)
 {
-    json_t *v = json_object_get(root, "scoring");
     const char *path = "$.scoring";
-    char p[PATH_MAX_LEN];
+    json_t *v = NULL;
 
     classify_scoring_defaults(sc);
+    TRY(get_settings(c, root, "scoring", path, scoring_keys, &v));
     if (v == NULL) {
         return 0;
     }
-    if (!json_is_object(v)) {
-        return FAIL(c, path, "must be an object");
-    }
-    TRY(check_keys(c, v, path, scoring_keys));
-    TRY(get_number(c, v, "lead_tokens", path, &sc->lead_tokens));
-    TRY(get_number(c, v, "lead_bonus", path, &sc->lead_bonus));
-    TRY(get_number(c, v, "reference_tokens", path, &sc->reference_tokens));
-    TRY(get_number(c, v, "short_floor", path, &sc->short_floor));
-    TRY(get_number(c, v, "about_min", path, &sc->about_min));
-    TRY(get_number(c, v, "relative_min", path, &sc->relative_min));
-    TRY(get_number(c, v, "min_phrases", path, &sc->min_phrases));
-    if (!(sc->lead_tokens >= 1)) {
-        path_cat(p, path, ".", "lead_tokens", "");
-        return FAIL(c, p, "must be >= 1");
-    }
-    if (!(sc->reference_tokens >= 1)) {
-        path_cat(p, path, ".", "reference_tokens", "");
-        return FAIL(c, p, "must be >= 1");
-    }
-    if (!(sc->lead_bonus >= 0)) {
-        path_cat(p, path, ".", "lead_bonus", "");
-        return FAIL(c, p, "must be >= 0");
-    }
-    if (!(sc->short_floor >= 0 && sc->short_floor <= 1)) {
-        path_cat(p, path, ".", "short_floor", "");
-        return FAIL(c, p, "must be between 0 and 1");
-    }
-    if (!(sc->relative_min >= 0 && sc->relative_min <= 1)) {
-        path_cat(p, path, ".", "relative_min", "");
-        return FAIL(c, p, "must be between 0 and 1");
-    }
-    if (!(sc->min_phrases >= 1)) {
-        path_cat(p, path, ".", "min_phrases", "");
-        return FAIL(c, p, "must be >= 1");
-    }
-    if (!(sc->about_min >= 0 && sc->about_min <= 1)) {
-        path_cat(p, path, ".", "about_min", "");
-        return FAIL(c, p, "must be between 0 and 1");
-    }
-    return 0;
+    TRY(get_ranged(c, v, "lead_tokens", path, 1, INFINITY, &sc->lead_tokens));
+    TRY(get_ranged(c, v, "lead_bonus", path, 0, INFINITY, &sc->lead_bonus));
+    TRY(get_ranged(c, v, "reference_tokens", path, 1, INFINITY, &sc->reference_tokens));
+    TRY(get_ranged(c, v, "short_floor", path, 0, 1, &sc->short_floor));
+    TRY(get_ranged(c, v, "about_min", path, 0, 1, &sc->about_min));
+    TRY(get_ranged(c, v, "relative_min", path, 0, 1, &sc->relative_min));
+    return get_ranged(c, v, "min_phrases", path, 1, INFINITY, &sc->min_phrases);
 }
 
 static const char *const model_keys[] = { "file", "veto", "add", NULL };
 
 static int parse_model(struct ctx *c, json_t *root, struct classify_model_policy *mp)
 {
-    json_t *v = json_object_get(root, "model");
     const char *path = "$.model";
     const char *file = NULL;
-    char p[PATH_MAX_LEN];
+    json_t *v = NULL;
 
     /* Without "model", a model's tags are added to the rules' and never remove one. */
     mp->veto = INFINITY;
     mp->add = 0.0;
+    TRY(get_settings(c, root, "model", path, model_keys, &v));
     if (v == NULL) {
         return 0;
     }
-    if (!json_is_object(v)) {
-        return FAIL(c, path, "must be an object");
-    }
-    TRY(check_keys(c, v, path, model_keys));
-    TRY(get_number(c, v, "veto", path, &mp->veto));
-    TRY(get_number(c, v, "add", path, &mp->add));
-    if (!(mp->veto >= 0)) {
-        path_cat(p, path, ".", "veto", "");
-        return FAIL(c, p, "must be >= 0");
-    }
-    if (!(mp->add >= 0)) {
-        path_cat(p, path, ".", "add", "");
-        return FAIL(c, p, "must be >= 0");
-    }
+    TRY(get_ranged(c, v, "veto", path, 0, INFINITY, &mp->veto));
+    TRY(get_ranged(c, v, "add", path, 0, INFINITY, &mp->add));
     if (json_object_get(v, "file") != NULL) {
         TRY(get_string(c, v, "file", path, &file));
         mp->file = dup_str(file);

@@ -48,6 +48,20 @@ static void test_taxonomy_structure_errors(void **state)
     check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], \"extra\": 1}", "$.extra",
                   "unknown key");
     check_invalid("{\"version\": \"v\", \"entities\": []}", "$.tags", "is required");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"scoring\": {\"short_floor\": 1.5}}",
+                  "$.scoring.short_floor", "must be between 0 and 1");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"scoring\": {\"lead_tokens\": 0}}",
+                  "$.scoring.lead_tokens", "must be >= 1");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], \"model\": []}", "$.model",
+                  "must be an object");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"model\": {\"veto\": -0.1}}",
+                  "$.model.veto", "must be >= 0");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"model\": {\"file\": \"\"}}",
+                  "$.model.file", "non-empty");
     check_invalid("{\"version\": \"v\", \"entities\": {}, \"tags\": []}", "$.entities",
                   "must be an array");
     check_invalid(TAG("{\"name\": \"A\", \"any\": [\"a\"], \"min_scor\": 1}"), "$.tags[0].min_scor",
