@@ -1238,13 +1238,16 @@ static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t
 }
 
 /* The model vetoes a rule tag it knows and scores more than the taxonomy's model.veto below
- * its threshold (the model was trained on this tag and finds the article far from it). */
+ * its threshold (it was trained on this tag and finds the article far from it), but only when
+ * it reads the article with confidence: some tag of its own reaches model.add. An article
+ * unlike what it learnt from, where none does (a long analysis of many strands), keeps the
+ * rules' tags. */
 static bool model_vetoes(const struct classify_engine *e, uint32_t t)
 {
     double margin = 0;
 
     return e->model != NULL && classify_model_margin(e->model, e->model_tag[t], &margin) &&
-           margin < -e->tx->model.veto;
+           margin < -e->tx->model.veto && classify_model_best(e->model) >= e->tx->model.add;
 }
 
 /* A tag of the taxonomy that the rules did not give is added from the model only with a margin

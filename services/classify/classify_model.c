@@ -189,7 +189,8 @@ struct classify_model {
     size_t n_hits;
     bool oom;      /* the local table could not grow: no tags for this article */
     float v_max;   /* the largest bound among the hits */
-    bool scored;   /* margin[] holds the last article's margins */
+    bool scored;   /* margin[] and best hold the last article's margins */
+    float best;    /* the largest margin of the last article */
     float *margin; /* per tag: sums before scaling, then margin - threshold once scored */
     float *cut;    /* per tag, threshold - bias: given when the weights' sum reaches it (apart from
                     * the tags' records: the one scan per article reads 8 lines, not 86) */
@@ -953,10 +954,12 @@ static void score_hits(struct classify_model *m, float scale)
             margin[k->tag] += v * k->w;
         }
     }
+    m->best = -INFINITY;
     for (uint32_t t = 0; t < m->n_tags; t++) {
         float sum = margin[t] * scale;
 
         margin[t] = sum - m->cut[t];
+        m->best = margin[t] > m->best ? margin[t] : m->best;
         if (sum >= m->cut[t]) {
             struct given *g = &m->given[m->n_given++];
 
@@ -1098,6 +1101,11 @@ bool classify_model_margin(const struct classify_model *m, int32_t tag, double *
     }
     *margin = m->margin[tag];
     return true;
+}
+
+double classify_model_best(const struct classify_model *m)
+{
+    return m->scored ? m->best : -INFINITY;
 }
 
 size_t classify_model_ngiven(const struct classify_model *m)

@@ -161,6 +161,10 @@ int32_t classify_model_tag_index(const struct classify_model *m, const char *nam
  */
 bool classify_model_margin(const struct classify_model *m, int32_t tag, double *margin);
 
+/* The largest margin above threshold of the last scored article over all the model's tags
+ * (-INFINITY when none was scored): how sure the model is of its best reading. */
+double classify_model_best(const struct classify_model *m);
+
 /* Tags the last scored article was given (claimed ones included): count, then name and score. */
 size_t classify_model_ngiven(const struct classify_model *m);
 const char *classify_model_given(const struct classify_model *m, size_t i, double *score);

@@ -311,7 +311,8 @@ static struct classify_engine *policy_engine(const char *model_policy, struct cl
 }
 
 /* The taxonomy's "model" policy: a model without one only adds tags; with veto it drops the
- * rule tags it scores far below their threshold; add is the margin a model-only tag needs. */
+ * rule tags it scores far below their threshold, when it is sure of some tag itself; add is
+ * the margin a model-only tag needs, and that sureness. */
 static void test_engine_model_policy(void **state)
 {
     struct fixture *fx = *state;
@@ -332,13 +333,20 @@ static void test_engine_model_policy(void **state)
     assert_string_equal(tags, "grain/model");
     classify_engine_destroy(&e);
 
-    e = policy_engine("{\"veto\": 0, \"add\": 100}", m);
+    e = policy_engine("{\"veto\": 0}", m);
+    engine_tags(e, "OPEC agrees to cut crude oil output at the plant", "Output falls.", tags,
+                sizeof(tags));
+    assert_string_equal(tags, "crude/rules+model"); /* grain vetoed, crude confirmed */
     engine_tags(e, car, car, tags, sizeof(tags));
-    assert_string_equal(tags, ""); /* vetoed */
-    engine_tags(e, opec, "Output falls.", tags, sizeof(tags));
-    assert_string_equal(tags, "crude/rules+model"); /* confirmed */
+    assert_string_equal(tags, "grain/rules"); /* the model is sure of nothing here: no veto */
+    classify_engine_destroy(&e);
+
+    e = policy_engine("{\"veto\": 0, \"add\": 100}", m);
     engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
     assert_string_equal(tags, ""); /* not sure enough to add */
+    engine_tags(e, "OPEC agrees to cut crude oil output at the plant", "Output falls.", tags,
+                sizeof(tags));
+    assert_string_equal(tags, "grain/rules crude/rules+model"); /* nor to veto */
     classify_engine_destroy(&e);
 
     /* grain outside the taxonomy: the model is its only judge, and add does not apply. */
