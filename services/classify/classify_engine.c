@@ -51,6 +51,14 @@
  * the countries the story is about; one region gives that region, several give "Global",
  * none gives null. Tags are ordered by score descending, entities by mentions descending, ties
  * in taxonomy order (a hinted country last).
+ *
+ * With a learned model (classify_model.c, classify_engine_set_model()), which reads the same
+ * tokens, the taxonomy's "model" policy combines the two: a rule tag the model knows and scores
+ * more than model.veto below its threshold is dropped before the ranking above, when the
+ * model's best margin for the article reaches model.add (a model that cannot read an article
+ * has no say on it); a taxonomy tag the rules did not give is added from a margin of
+ * model.add; the model's tags the taxonomy lacks keep the model's thresholds. This design
+ * (and what it was measured against) is README's "Rules and model together".
  */
 #include "classify_engine.h"
 

@@ -1,7 +1,8 @@
 /* classify_model.h - a learned tagger beside the rules: model file loader and scorer
  *
  * newspipe-train (tools/train) writes the model file; classify loads it next to the taxonomy
- * and adds the tags it gives to the rules' tags. Features are word unigrams and bigrams of the
+ * and combines its tags with the rules' as the taxonomy says (classify_engine.c); for that it
+ * keeps every tag's margin of the last article. Features are word unigrams and bigrams of the
  * same normalised tokens the rules see (classify_text.c); classify_model_features() is the one
  * definition of them, used by both the trainer and the scorer. See classify_model.c for the
  * file format and the checks made when loading.
