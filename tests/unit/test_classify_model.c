@@ -230,7 +230,7 @@ static void test_model_tags_article_with_evidence(void **state)
     classify_model_destroy(&m);
 }
 
-/* Every tag's margin is there, given or not. */
+/* Every tag's margin is there, given or not, and the best of them. */
 static void test_model_margins(void **state)
 {
     struct fixture *fx = *state;
@@ -238,18 +238,20 @@ static void test_model_margins(void **state)
     const char *a[2] = { "OPEC agrees to cut crude oil output", NULL };
     struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
     int32_t crude = classify_model_tag_index(m, "crude");
-    int32_t wheat = classify_model_tag_index(m, "grain");
+    int32_t grain_tag = classify_model_tag_index(m, "grain");
     double score = -1;
     double margin = -1;
 
-    assert_true(crude >= 0 && wheat >= 0 && crude != wheat);
+    assert_true(crude >= 0 && grain_tag >= 0 && crude != grain_tag);
     assert_int_equal(classify_model_tag_index(m, "crud"), -1);
     assert_false(classify_model_margin(m, crude, &margin)); /* nothing scored yet */
+    assert_true(classify_model_best(m) < -1e30);
     assert_int_equal(classify_model_score(m, a, 2), 0);
     assert_string_equal(classify_model_given(m, 0, &score), "crude");
     assert_true(classify_model_margin(m, crude, &margin));
     assert_true(margin >= 0 && margin - score < 1e-6 && score - margin < 1e-6);
-    assert_true(classify_model_margin(m, wheat, &margin));
+    assert_true(classify_model_best(m) >= margin); /* the best margin of the article */
+    assert_true(classify_model_margin(m, grain_tag, &margin));
     assert_true(margin < 0);
     assert_false(classify_model_margin(m, -1, &margin));
     classify_model_destroy(&m);
