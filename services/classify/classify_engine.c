@@ -55,7 +55,7 @@
  * With a learned model (classify_model.c, classify_engine_set_model()), which reads the same
  * tokens, the taxonomy's "model" policy combines the two: a rule tag the model knows and scores
  * more than model.veto below its threshold is dropped before the ranking above, when the
- * model's best margin for the article reaches model.add (a model that cannot read an article
+ * model's best margin for the article reaches model.sure (a model that cannot read an article
  * has no say on it); a taxonomy tag the rules did not give is added from a margin of
  * model.add; the model's tags the taxonomy lacks keep the model's thresholds. This design
  * (and what it was measured against) is README's "Rules and model together".
@@ -1247,7 +1247,7 @@ static void write_evidence(struct np_buf *o, struct classify_engine *e, uint32_t
 
 /* The model vetoes a rule tag it knows and scores more than the taxonomy's model.veto below
  * its threshold (it was trained on this tag and finds the article far from it), but only when
- * it reads the article with confidence: some tag of its own reaches model.add. An article
+ * it reads the article with confidence: some tag of its own reaches model.sure. An article
  * unlike what it learnt from, where none does (a long analysis of many strands), keeps the
  * rules' tags. */
 static bool model_vetoes(const struct classify_engine *e, uint32_t t)
@@ -1255,7 +1255,7 @@ static bool model_vetoes(const struct classify_engine *e, uint32_t t)
     double margin = 0;
 
     return e->model != NULL && classify_model_margin(e->model, e->model_tag[t], &margin) &&
-           margin < -e->tx->model.veto && classify_model_best(e->model) >= e->tx->model.add;
+           margin < -e->tx->model.veto && classify_model_best(e->model) >= e->tx->model.sure;
 }
 
 /* A tag of the taxonomy that the rules did not give is added from the model only with a margin

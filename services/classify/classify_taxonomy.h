@@ -98,6 +98,7 @@ struct classify_model_policy {
     char *file;  /* owned, or NULL: the model the taxonomy comes with, relative to its folder */
     double veto; /* a rule tag the model knows is dropped below -veto of margin (INFINITY: never) */
     double add;  /* a tag the rules do not give is added from this margin up (>= 0) */
+    double sure; /* and a veto needs the model's best margin for the article this high (>= 0) */
 };
 
 struct classify_taxonomy {

@@ -314,7 +314,7 @@ static struct classify_engine *policy_engine(const char *model_policy, struct cl
 
 /* The taxonomy's "model" policy: a model without one only adds tags; with veto it drops the
  * rule tags it scores far below their threshold, when it is sure of some tag itself; add is
- * the margin a model-only tag needs, and that sureness. */
+ * the margin a model-only tag needs, and that sureness unless sure says another. */
 static void test_engine_model_policy(void **state)
 {
     struct fixture *fx = *state;
@@ -349,6 +349,14 @@ static void test_engine_model_policy(void **state)
     engine_tags(e, "OPEC agrees to cut crude oil output at the plant", "Output falls.", tags,
                 sizeof(tags));
     assert_string_equal(tags, "grain/rules crude/rules+model"); /* nor to veto */
+    classify_engine_destroy(&e);
+
+    e = policy_engine("{\"veto\": 0, \"add\": 100, \"sure\": 0}", m);
+    engine_tags(e, "OPEC agrees to cut crude oil output at the plant", "Output falls.", tags,
+                sizeof(tags));
+    assert_string_equal(tags, "crude/rules+model"); /* sure enough to veto, not to add */
+    engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
+    assert_string_equal(tags, "");
     classify_engine_destroy(&e);
 
     /* grain outside the taxonomy: the model is its only judge, and add does not apply. */

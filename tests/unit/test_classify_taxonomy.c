@@ -60,6 +60,9 @@ static void test_taxonomy_structure_errors(void **state)
                   "\"model\": {\"veto\": -0.1}}",
                   "$.model.veto", "must be >= 0");
     check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"model\": {\"add\": 0.1, \"sure\": -1}}",
+                  "$.model.sure", "must be >= 0");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
                   "\"model\": {\"file\": \"\"}}",
                   "$.model.file", "non-empty");
     check_invalid("{\"version\": \"v\", \"entities\": {}, \"tags\": []}", "$.entities",
