@@ -56,8 +56,8 @@ struct classify_model;
  * model.add above their threshold, follow the rules' tags with "classifier":"model"; a tag both
  * give is written once, as the rules' tag, with "classifier":"rules+model"; a rule tag the model
  * knows and scores more than model.veto below its threshold is dropped, when some tag of the
- * model reaches model.sure. m is borrowed (NULL:
- * rules only) and must outlive its use; like the engine, it is scratch for one thread.
+ * model reaches model.sure. m is borrowed (NULL: rules only) and must outlive its use; like
+ * the engine, it is scratch for one thread.
  */
 void classify_engine_set_model(struct classify_engine *e, struct classify_model *m);
 
