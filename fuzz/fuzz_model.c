@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (classify_model_score(m, a, 2) == 0) {
-        classify_model_claim(m, "crude");
+        classify_model_claim(m, classify_model_tag_index(m, "crude"));
         classify_model_write(m, &out, false);
     }
     free(out.p);

@@ -1268,7 +1268,7 @@ static void hold_back_weak(struct classify_engine *e)
 
         if (classify_model_margin(e->model, e->model_tag[t], &margin) && margin >= 0 &&
             margin < e->tx->model.add) {
-            classify_model_claim(e->model, e->tx->tags[t].name);
+            classify_model_claim(e->model, e->model_tag[t]);
         }
     }
 }
@@ -1309,7 +1309,7 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
         np_buf_lit(o, ",\"score\":");
         put_real(o, e->ts[t].score);
         /* A tag the model gives too lands once: the rules' row, classifier "rules+model". */
-        if (e->model != NULL && classify_model_claim(e->model, e->tx->tags[t].name)) {
+        if (e->model != NULL && classify_model_claim(e->model, e->model_tag[t])) {
             np_buf_lit(o, ",\"classifier\":\"rules+model\",\"evidence\":");
         } else {
             np_buf_lit(o, ",\"classifier\":\"rules\",\"evidence\":");

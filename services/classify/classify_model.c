@@ -1067,14 +1067,10 @@ int classify_model_score(struct classify_model *m, const char *const *fields, si
     return m->oom ? NP_ENOMEM : 0;
 }
 
-bool classify_model_claim(struct classify_model *m, const char *name)
+bool classify_model_claim(struct classify_model *m, int32_t tag)
 {
-    size_t n = strlen(name);
-
-    for (size_t i = 0; i < m->n_given; i++) {
-        const struct mtag *t = &m->tags[m->given[i].tag];
-
-        if (t->name_len == n && memcmp(t->name, name, n) == 0) {
+    for (size_t i = 0; tag >= 0 && i < m->n_given; i++) {
+        if (m->given[i].tag == (uint32_t)tag) {
             m->given[i].claimed = true;
             return true;
         }

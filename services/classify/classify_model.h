@@ -139,10 +139,11 @@ void classify_model_add(struct classify_model *m, const struct classify_tokens *
 void classify_model_end(struct classify_model *m);
 
 /*
- * True when the last scored article was given tag name; the tag is then marked as claimed
- * (by the rules) and classify_model_write() leaves it out.
+ * True when the last scored article was given tag (an index of classify_model_tag_index(); -1
+ * is never given); the tag is then marked as claimed (by the rules) and classify_model_write()
+ * leaves it out.
  */
-bool classify_model_claim(struct classify_model *m, const char *name);
+bool classify_model_claim(struct classify_model *m, int32_t tag);
 
 /*
  * Appends the unclaimed tags of the last scored article to a JSON array being written, as

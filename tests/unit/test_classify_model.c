@@ -216,8 +216,9 @@ static void test_model_tags_article_with_evidence(void **state)
     assert_non_null(strstr(o.p, "\"classifier\":\"model\",\"evidence\":[{\"phrase\":"));
     assert_non_null(strstr(o.p, "\"phrase\":\"crude oil\""));
     /* Claimed by the rules: not written again. */
-    assert_true(classify_model_claim(m, "crude"));
-    assert_false(classify_model_claim(m, "grain"));
+    assert_true(classify_model_claim(m, classify_model_tag_index(m, "crude")));
+    assert_false(classify_model_claim(m, classify_model_tag_index(m, "grain")));
+    assert_false(classify_model_claim(m, -1));
     np_buf_reset(&o);
     assert_int_equal(classify_model_write(m, &o, true), 0);
     assert_int_equal(o.len, 0);
