@@ -17,7 +17,8 @@
  *    title), n_text (elsewhere), and the field and byte offset of the first occurrence. A
  *    case-sensitive pattern first compares the surface form of the matched tokens: the original
  *    bytes without absorbed dots, so case-sensitive "US" matches "US" and "U.S." but not "us"
- *    or "Us". Matches overlap: in "crude oil", "crude" and "crude oil" both count.
+ *    or "Us". Matches overlap: in "crude oil", "crude" and "crude oil" both count
+ *    (entity aliases: see below).
  * 3. Only patterns that matched are visited, and through them only the tags and entities they
  *    concern, so the cost of an article does not grow with the number of rules (except for
  *    tags with min_score 0, which are evaluated on every article).
@@ -41,16 +42,17 @@
  *   offset of its first occurrence in that field of the original text; at most 10 per tag,
  *   highest contribution first.
  * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
- * overlap an already counted one starting at the same or a later token count once (see
- * mention()); reported when mentions >= 1. Each gets a salience in [0, 1] = 0.35 [in the
- * title] + 0.25 [in the lead] + 0.15 [a mention opens the lead: a dateline] + 0.5 x mentions /
- * mentions of the most mentioned entity of its kind, and `about` when salience >= about_min.
- * When no country is mentioned, a country's hints (phrases such as a corporate form or a
- * currency, classify_taxonomy.c) name the country the story is about: the one with the most
- * hint matches is reported with mentions 0, salience 0 and about true. Region: the regions of
- * the countries the story is about; one region gives that region, several give "Global",
- * none gives null. Tags are ordered by score descending, entities by mentions descending, ties
- * in taxonomy order (a hinted country last).
+ * overlap an already counted one starting at the same or a later token count once, and an alias
+ * inside a longer alias of another entity of the same kind does not count ("Port of Spain" is
+ * Trinidad and Tobago, not Spain; see mention()); reported when mentions >= 1. Each gets a
+ * salience in [0, 1] = 0.35 [in the title] + 0.25 [in the lead] + 0.15 [a mention opens the
+ * lead: a dateline] + 0.5 x mentions / mentions of the most mentioned entity of its kind, and
+ * `about` when salience >= about_min. When no country is mentioned, a country's hints (phrases
+ * such as a corporate form or a currency, classify_taxonomy.c) name the country the story is
+ * about: the one with the most hint matches is reported with mentions 0, salience 0 and about
+ * true. Region: the regions of the countries the story is about; one region gives that region,
+ * several give "Global", none gives null. Tags are ordered by score descending, entities by
+ * mentions descending, ties in taxonomy order (a hinted country last).
  *
  * With a learned model (classify_model.c, classify_engine_set_model()), which reads the same
  * tokens, the taxonomy's "model" policy combines the two: a rule tag the model knows and scores
@@ -147,6 +149,14 @@ struct rank {
     uint32_t idx;
 };
 
+/* A match of an entity alias in the field being scanned, held until the field is read. */
+struct alias_match {
+    uint32_t pat;
+    uint32_t start; /* first and last token */
+    uint32_t end;
+    bool lead;
+};
+
 /* A JSON string literal, quotes included. */
 struct jstr {
     char *s;
@@ -200,11 +210,16 @@ struct classify_engine {
     uint32_t *touched_e;
     size_t n_touched_e;
     struct hstat *hs;
-    int64_t hint_best;    /* country with the most hint matches in this article, or -1 */
-    uint32_t lead_field;  /* the first text field after the title (NP_FIELD_SCANNED: none) */
-    size_t text_tokens;   /* tokens outside the title */
-    double length_factor; /* min_score multiplier for this article's length */
-    struct rank *rank;    /* max(tags, entities, longest any list) */
+    struct alias_match *am; /* the field's alias matches, in the order they ended */
+    size_t n_am;
+    size_t am_cap;
+    bool am_failed;           /* a match could not be held: out of memory */
+    uint32_t alias_words_max; /* the longest alias, in tokens */
+    int64_t hint_best;        /* country with the most hint matches in this article, or -1 */
+    uint32_t lead_field;      /* the first text field after the title (NP_FIELD_SCANNED: none) */
+    size_t text_tokens;       /* tokens outside the title */
+    double length_factor;     /* min_score multiplier for this article's length */
+    struct rank *rank;        /* max(tags, entities, longest any list) */
 };
 
 /* The field classify reads f-th (f from 0): the field table's scan order (np/article.h). */
@@ -434,7 +449,12 @@ static int sort_uses(struct classify_engine *e, const struct builder *b)
     for (size_t i = 0; i < b->n_refs; i++) {
         struct pattern *pat = &e->patterns[b->refs[i].ph->pattern];
         e->uses[pat->use_off + pat->use_n++] = b->refs[i].use;
-        pat->has_alias = pat->has_alias || b->refs[i].use.kind == USE_ALIAS;
+        if (b->refs[i].use.kind == USE_ALIAS) {
+            pat->has_alias = true;
+            if (pat->n_words > e->alias_words_max) {
+                e->alias_words_max = pat->n_words;
+            }
+        }
     }
     return 0;
 }
@@ -761,6 +781,7 @@ void classify_engine_destroy(struct classify_engine **ep)
     free(e->es);
     free(e->hs);
     free(e->touched_e);
+    free(e->am);
     free(e->rank);
     free(e);
     *ep = NULL;
@@ -787,19 +808,54 @@ static bool surface_ok(const struct classify_engine *e, const char *text, size_t
 }
 
 /*
- * Counts a mention of the entities pattern p is an alias of, unless it starts at or before the
- * last mention counted for that entity: matches come in order of their last token, so such a
- * match overlaps a counted one ("Xi Jinping" matching both "xi" and "xi jinping", "U.S."
- * matching both "u.s." and case-sensitive "US") and counts once.
+ * True when a longer alias of another entity of the same kind spans the held match am[j]:
+ * "Port of Spain" (Trinidad and Tobago) is not a mention of Spain, nor "South Sudan" of Sudan.
+ * Its containers end at or after its last token and within alias_words_max tokens of its
+ * first, and the held matches are in the order they ended, so only its neighbours are read.
+ * Across kinds both count: "Bank of Japan" is a mention of the bank and of Japan.
  */
-static void mention(struct classify_engine *e, const struct pattern *pat, uint32_t field,
-                    size_t start, bool lead)
+static bool spanned_by_other(const struct classify_engine *e, size_t j, uint32_t owner)
 {
-    uint64_t key = ((uint64_t)field << 32) | (uint64_t)start;
+    const struct alias_match *m = &e->am[j];
+    enum classify_kind kind = e->tx->entities[owner].kind;
+    size_t k = j;
+
+    while (k > 0 && e->am[k - 1].end == m->end) {
+        k--;
+    }
+    for (; k < e->n_am && e->am[k].end < m->start + e->alias_words_max; k++) {
+        const struct alias_match *l = &e->am[k];
+        if (l->start > m->start || l->end - l->start <= m->end - m->start) {
+            continue;
+        }
+        const struct pattern *pat = &e->patterns[l->pat];
+        for (uint32_t u = 0; u < pat->use_n; u++) {
+            const struct use *use = &e->uses[pat->use_off + u];
+            if (use->kind == USE_ALIAS && use->owner != owner &&
+                e->tx->entities[use->owner].kind == kind) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/*
+ * Counts the held match am[j] as a mention of the entities its pattern is an alias of, unless
+ * a longer alias of another entity of that kind spans it (spanned_by_other()), or it starts at
+ * or before the last mention counted for that entity: matches come in order of their last
+ * token, so such a match overlaps a counted one ("Xi Jinping" matching both "xi" and
+ * "xi jinping", "U.S." matching both "u.s." and case-sensitive "US") and counts once.
+ */
+static void mention(struct classify_engine *e, size_t j, uint32_t field)
+{
+    const struct alias_match *m = &e->am[j];
+    const struct pattern *pat = &e->patterns[m->pat];
+    uint64_t key = ((uint64_t)field << 32) | (uint64_t)m->start;
 
     for (uint32_t k = 0; k < pat->use_n; k++) {
         const struct use *u = &e->uses[pat->use_off + k];
-        if (u->kind != USE_ALIAS) {
+        if (u->kind != USE_ALIAS || spanned_by_other(e, j, u->owner)) {
             continue;
         }
         struct estat *es = &e->es[u->owner];
@@ -817,9 +873,27 @@ static void mention(struct classify_engine *e, const struct pattern *pat, uint32
         es->mentions++;
         es->last = key;
         es->in_title = es->in_title || field == 0;
-        es->in_lead = es->in_lead || lead;
-        es->dateline = es->dateline || (lead && start == 0);
+        es->in_lead = es->in_lead || m->lead;
+        es->dateline = es->dateline || (m->lead && m->start == 0);
     }
+}
+
+/* Holds an alias match until its field is read (see mention()). */
+static void hold_alias(struct classify_engine *e, uint32_t p, size_t start, size_t end, bool lead)
+{
+    if (e->n_am == e->am_cap) {
+        size_t cap = e->am_cap ? e->am_cap * 2 : 64;
+        struct alias_match *am = realloc(e->am, cap * sizeof(*am));
+        if (am == NULL) {
+            e->am_failed = true;
+            return;
+        }
+        e->am = am;
+        e->am_cap = cap;
+    }
+    e->am[e->n_am++] = (struct alias_match){
+        .pat = p, .start = (uint32_t)start, .end = (uint32_t)end, .lead = lead
+    };
 }
 
 static void report(struct classify_engine *e, const uint32_t *pats, size_t n, size_t i,
@@ -850,7 +924,7 @@ static void report(struct classify_engine *e, const uint32_t *pats, size_t n, si
             ps->n_lead += lead;
         }
         if (pat->has_alias) {
-            mention(e, pat, field, start, lead);
+            hold_alias(e, p, start, i, lead);
         }
     }
 }
@@ -900,6 +974,10 @@ static void scan_field(struct classify_engine *e, uint32_t field, const char *te
             report(e, pats, n, i, field, text);
         }
     }
+    for (size_t j = 0; j < e->n_am; j++) {
+        mention(e, j, field);
+    }
+    e->n_am = 0;
 }
 
 /* ---- scoring ---- */
@@ -1457,6 +1535,7 @@ static void next_generation(struct classify_engine *e)
     e->n_touched_p = 0;
     e->n_touched_t = 0;
     e->n_touched_e = 0;
+    e->am_failed = false;
     e->hint_best = -1;
     e->lead_field = NP_FIELD_SCANNED;
     e->text_tokens = 0;
@@ -1500,6 +1579,12 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
             e->text_tokens += e->toks.len;
         }
         scan_field(e, f, fields[f]);
+    }
+    if (e->am_failed) {
+        if (e->model != NULL) {
+            classify_model_end(e->model);
+        }
+        return NP_ENOMEM;
     }
     e->length_factor = 1.0;
     if ((double)e->text_tokens < sc->reference_tokens) {

@@ -550,6 +550,65 @@ static json_t *entity(json_t *out, const char *name)
     return find(json_object_get(out, "entities"), name);
 }
 
+static const char nested_taxonomy[] =
+    "{\"version\": \"n-1\", \"entities\": ["
+    "  {\"name\": \"Spain\", \"kind\": \"country\", \"region\": \"Europe\", \"aliases\": "
+    "[\"spain\", \"spanish\"]},"
+    "  {\"name\": \"Trinidad and Tobago\", \"kind\": \"country\", \"region\": \"Americas\","
+    "   \"aliases\": [\"trinidad\", \"port of spain\"]},"
+    "  {\"name\": \"United Kingdom\", \"kind\": \"country\", \"region\": \"Europe\", \"aliases\": "
+    "[\"britain\", \"british\"]},"
+    "  {\"name\": \"Canada\", \"kind\": \"country\", \"region\": \"Americas\", \"aliases\": "
+    "[\"canada\", \"british columbia\"]},"
+    "  {\"name\": \"Bank of Spain\", \"kind\": \"organisation\", \"aliases\": "
+    "[\"bank of spain\"]}],"
+    " \"tags\": []}";
+
+/* The mentions of entity name in the result, 0 when it is not reported. */
+static json_int_t mentions(json_t *out, const char *name)
+{
+    json_t *en = entity(out, name);
+
+    return en != NULL ? json_integer_value(json_object_get(en, "mentions")) : 0;
+}
+
+static void test_entity_inside_longer_alias(void **state)
+{
+    struct np_err err;
+    struct classify_engine *e =
+        classify_engine_load_json(nested_taxonomy, strlen(nested_taxonomy), &err);
+    struct np_article_view a = { { NULL } };
+    json_t *out = NULL;
+
+    (void)state;
+    assert_non_null(e);
+    /* the longer alias of another country wins, whether the shorter one ends it or opens it */
+    a.text[NP_FIELD_title] = "Port of Spain floods";
+    a.text[NP_FIELD_body] = "Rain hit British Columbia and Port of Spain; Spain was dry.";
+    out = run_view(e, &a);
+    assert_int_equal(mentions(out, "Trinidad and Tobago"), 2);
+    assert_int_equal(mentions(out, "Canada"), 1);
+    assert_int_equal(mentions(out, "Spain"), 1); /* only the last sentence */
+    assert_int_equal(mentions(out, "United Kingdom"), 0);
+    json_decref(out);
+    /* another kind does not: the Bank of Spain is a mention of the bank and of Spain */
+    a.text[NP_FIELD_title] = "x";
+    a.text[NP_FIELD_body] = "The Bank of Spain said British banks";
+    out = run_view(e, &a);
+    assert_int_equal(mentions(out, "Bank of Spain"), 1);
+    assert_int_equal(mentions(out, "Spain"), 1);
+    assert_int_equal(mentions(out, "United Kingdom"), 1);
+    json_decref(out);
+    /* a field ends the longer alias: "British" closing the title is the United Kingdom */
+    a.text[NP_FIELD_title] = "Rain on the British";
+    a.text[NP_FIELD_body] = "Columbia river";
+    out = run_view(e, &a);
+    assert_int_equal(mentions(out, "United Kingdom"), 1);
+    assert_int_equal(mentions(out, "Canada"), 0);
+    json_decref(out);
+    classify_engine_destroy(&e);
+}
+
 static void test_scoring_salience_about_region(void **state)
 {
     (void)state;
@@ -721,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_scoring_length_and_lead),
         cmocka_unit_test(test_scoring_salience_about_region),
         cmocka_unit_test(test_scoring_hints),
+        cmocka_unit_test(test_entity_inside_longer_alias),
         cmocka_unit_test(test_scoring_relative_min),
         cmocka_unit_test(test_scoring_min_phrases),
         cmocka_unit_test(test_group_about),
