@@ -41,18 +41,19 @@
  *   the first field it occurs in, its total count (title occurrences uncapped) and the byte
  *   offset of its first occurrence in that field of the original text; at most 10 per tag,
  *   highest contribution first.
- * Entities: mentions = occurrences of its aliases in all fields, where alias matches that
- * overlap an already counted one starting at the same or a later token count once, and an alias
- * inside a longer alias of another entity of the same kind does not count ("Port of Spain" is
- * Trinidad and Tobago, not Spain; see mention()); reported when mentions >= 1. Each gets a
- * salience in [0, 1] = 0.35 [in the title] + 0.25 [in the lead] + 0.15 [a mention opens the
- * lead: a dateline] + 0.5 x mentions / mentions of the most mentioned entity of its kind, and
- * `about` when salience >= about_min. When no country is mentioned, a country's hints (phrases
- * such as a corporate form or a currency, classify_taxonomy.c) name the country the story is
- * about: the one with the most hint matches is reported with mentions 0, salience 0 and about
- * true. Region: the regions of the countries the story is about; one region gives that region,
- * several give "Global", none gives null. Tags are ordered by score descending, entities by
- * mentions descending, ties in taxonomy order (a hinted country last).
+ * Entities: mentions = occurrences of its aliases in all fields, where an alias match inside a
+ * longer alias match of an entity of the same kind does not count ("Port of Spain" is Trinidad
+ * and Tobago, not Spain; "New Delhi" is one mention of India, not two with "Delhi") and alias
+ * matches that overlap an already counted one starting at the same or a later token count once
+ * (see mention()); reported when mentions >= 1. Each gets a salience in [0, 1] = 0.35 [in the
+ * title] + 0.25 [in the lead] + 0.15 [a mention opens the lead: a dateline] + 0.5 x mentions /
+ * mentions of the most mentioned entity of its kind, and `about` when salience >= about_min.
+ * When no country is mentioned, a country's hints (phrases such as a corporate form or a
+ * currency, classify_taxonomy.c) name the country the story is about: the one with the most
+ * hint matches is reported with mentions 0, salience 0 and about true. Region: the regions of
+ * the countries the story is about; one region gives that region, several give "Global", none
+ * gives null. Tags are ordered by score descending, entities by mentions descending, ties in
+ * taxonomy order (a hinted country last).
  *
  * With a learned model (classify_model.c, classify_engine_set_model()), which reads the same
  * tokens, the taxonomy's "model" policy combines the two: a rule tag the model knows and scores
@@ -808,16 +809,16 @@ static bool surface_ok(const struct classify_engine *e, const char *text, size_t
 }
 
 /*
- * True when a longer alias of another entity of the same kind spans the held match am[j]:
- * "Port of Spain" (Trinidad and Tobago) is not a mention of Spain, nor "South Sudan" of Sudan.
- * Its containers end at or after its last token and within alias_words_max tokens of its
- * first, and the held matches are in the order they ended, so only its neighbours are read.
- * Across kinds both count: "Bank of Japan" is a mention of the bank and of Japan.
+ * True when a longer alias of an entity of kind `kind` spans the held match am[j]. Of another
+ * entity: "Port of Spain" (Trinidad and Tobago) is not a mention of Spain, nor "South Sudan"
+ * of Sudan. Of the same one: "New Delhi" is one mention of India, not two with "Delhi". Its
+ * containers end at or after its last token and within alias_words_max tokens of its first,
+ * and the held matches are in the order they ended, so only its neighbours are read. Across
+ * kinds both count: "Bank of Japan" is a mention of the bank and of Japan.
  */
-static bool spanned_by_other(const struct classify_engine *e, size_t j, uint32_t owner)
+static bool spanned(const struct classify_engine *e, size_t j, enum classify_kind kind)
 {
     const struct alias_match *m = &e->am[j];
-    enum classify_kind kind = e->tx->entities[owner].kind;
     size_t k = j;
 
     while (k > 0 && e->am[k - 1].end == m->end) {
@@ -831,8 +832,7 @@ static bool spanned_by_other(const struct classify_engine *e, size_t j, uint32_t
         const struct pattern *pat = &e->patterns[l->pat];
         for (uint32_t u = 0; u < pat->use_n; u++) {
             const struct use *use = &e->uses[pat->use_off + u];
-            if (use->kind == USE_ALIAS && use->owner != owner &&
-                e->tx->entities[use->owner].kind == kind) {
+            if (use->kind == USE_ALIAS && e->tx->entities[use->owner].kind == kind) {
                 return true;
             }
         }
@@ -842,10 +842,10 @@ static bool spanned_by_other(const struct classify_engine *e, size_t j, uint32_t
 
 /*
  * Counts the held match am[j] as a mention of the entities its pattern is an alias of, unless
- * a longer alias of another entity of that kind spans it (spanned_by_other()), or it starts at
- * or before the last mention counted for that entity: matches come in order of their last
- * token, so such a match overlaps a counted one ("Xi Jinping" matching both "xi" and
- * "xi jinping", "U.S." matching both "u.s." and case-sensitive "US") and counts once.
+ * a longer alias of an entity of that kind spans it (spanned()), or it starts at or before the
+ * last mention counted for that entity: matches come in order of their last token, so such a
+ * match overlaps a counted one ("U.S." matching both "u.s." and case-sensitive "US") and
+ * counts once.
  */
 static void mention(struct classify_engine *e, size_t j, uint32_t field)
 {
@@ -855,7 +855,7 @@ static void mention(struct classify_engine *e, size_t j, uint32_t field)
 
     for (uint32_t k = 0; k < pat->use_n; k++) {
         const struct use *u = &e->uses[pat->use_off + k];
-        if (u->kind != USE_ALIAS || spanned_by_other(e, j, u->owner)) {
+        if (u->kind != USE_ALIAS || spanned(e, j, e->tx->entities[u->owner].kind)) {
             continue;
         }
         struct estat *es = &e->es[u->owner];

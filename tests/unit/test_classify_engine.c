@@ -557,7 +557,7 @@ static const char nested_taxonomy[] =
     "  {\"name\": \"Trinidad and Tobago\", \"kind\": \"country\", \"region\": \"Americas\","
     "   \"aliases\": [\"trinidad\", \"port of spain\"]},"
     "  {\"name\": \"United Kingdom\", \"kind\": \"country\", \"region\": \"Europe\", \"aliases\": "
-    "[\"britain\", \"british\"]},"
+    "[\"britain\", \"great britain\", \"british\"]},"
     "  {\"name\": \"Canada\", \"kind\": \"country\", \"region\": \"Americas\", \"aliases\": "
     "[\"canada\", \"british columbia\"]},"
     "  {\"name\": \"Bank of Spain\", \"kind\": \"organisation\", \"aliases\": "
@@ -597,6 +597,12 @@ static void test_entity_inside_longer_alias(void **state)
     out = run_view(e, &a);
     assert_int_equal(mentions(out, "Bank of Spain"), 1);
     assert_int_equal(mentions(out, "Spain"), 1);
+    assert_int_equal(mentions(out, "United Kingdom"), 1);
+    json_decref(out);
+    /* the same entity's alias inside its longer one is one mention, not two */
+    a.text[NP_FIELD_title] = "x";
+    a.text[NP_FIELD_body] = "Great Britain and Spain";
+    out = run_view(e, &a);
     assert_int_equal(mentions(out, "United Kingdom"), 1);
     json_decref(out);
     /* a field ends the longer alias: "British" closing the title is the United Kingdom */
