@@ -47,13 +47,14 @@
  * matches that overlap an already counted one starting at the same or a later token count once
  * (see mention()); reported when mentions >= 1. Each gets a salience in [0, 1] = 0.35 [in the
  * title] + 0.25 [in the lead] + 0.15 [a mention opens the lead: a dateline] + 0.5 x mentions /
- * mentions of the most mentioned entity of its kind, and `about` when salience >= about_min.
- * When no country is mentioned, a country's hints (phrases such as a corporate form or a
- * currency, classify_taxonomy.c) name the country the story is about: the one with the most
- * hint matches is reported with mentions 0, salience 0 and about true. Region: the regions of
- * the countries the story is about; one region gives that region, several give "Global", none
- * gives null. Tags are ordered by score descending, entities by mentions descending, ties in
- * taxonomy order (a hinted country last).
+ * mentions of the most mentioned entity of its kind (at least min(2, text tokens /
+ * share_tokens): see salience()), and `about` when salience >= about_min. When no country is
+ * mentioned, a country's hints (phrases such as a corporate form or a currency,
+ * classify_taxonomy.c) name the country the story is about: the one with the most hint matches
+ * is reported with mentions 0, salience 0 and about true. Region: the regions of the countries
+ * the story is about; one region gives that region, several give "Global", none gives null.
+ * Tags are ordered by score descending, entities by mentions descending, ties in taxonomy order
+ * (a hinted country last).
  *
  * With a learned model (classify_model.c, classify_engine_set_model()), which reads the same
  * tokens, the taxonomy's "model" policy combines the two: a rule tag the model knows and scores
@@ -1403,20 +1404,32 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
 }
 
 /* Weights of the salience of an entity (see the module comment). */
-#define SAL_TITLE    (0.35)
-#define SAL_LEAD     (0.25)
-#define SAL_DATELINE (0.15)
-#define SAL_SHARE    (0.5)
+#define SAL_TITLE           (0.35)
+#define SAL_LEAD            (0.25)
+#define SAL_DATELINE        (0.15)
+#define SAL_SHARE           (0.5)
+#define SAL_SHARE_MAX_FLOOR (2.0)
 
 /*
  * Salience of every mentioned entity, and whether the story is about it: salience >= the
  * taxonomy's about_min (scoring.about_min). share is the entity's mentions over those of the
- * most mentioned entity of its kind, so with about_min <= SAL_SHARE the most mentioned country
- * is always one the story is about.
+ * most mentioned entity of its kind, or over text tokens / scoring.share_tokens when that is
+ * more, up to SAL_SHARE_MAX_FLOOR mentions: so with about_min <= SAL_SHARE the most mentioned
+ * country is one the story is about, unless it is named once, outside the title and lead, in a
+ * text of more than about share_tokens tokens (a story on bitcoin's price that names the United
+ * States once, in passing, is not a story about the United States). Without the ceiling a long
+ * story would need ever more mentions of its main country; two measured better than none
+ * (docs/MEASUREMENTS.md).
  */
 static void salience(struct classify_engine *e)
 {
     uint32_t top[CLASSIFY_KIND_COUNT] = { 0 };
+    double floor = 1.0;
+
+    if (e->tx->scoring.share_tokens > 0) {
+        floor = (double)e->text_tokens / e->tx->scoring.share_tokens;
+        floor = floor < 1.0 ? 1.0 : floor > SAL_SHARE_MAX_FLOOR ? SAL_SHARE_MAX_FLOOR : floor;
+    }
 
     for (size_t i = 0; i < e->n_touched_e; i++) {
         uint32_t en = e->touched_e[i];
@@ -1428,7 +1441,8 @@ static void salience(struct classify_engine *e)
     for (size_t i = 0; i < e->n_touched_e; i++) {
         uint32_t en = e->touched_e[i];
         struct estat *es = &e->es[en];
-        double share = (double)es->mentions / (double)top[e->tx->entities[en].kind];
+        double most = (double)top[e->tx->entities[en].kind];
+        double share = (double)es->mentions / (most > floor ? most : floor);
         double s = SAL_TITLE * es->in_title + SAL_LEAD * es->in_lead + SAL_DATELINE * es->dateline +
                    SAL_SHARE * share;
         es->salience = s > 1.0 ? 1.0 : s;

@@ -6,13 +6,13 @@
  *    "tags": [{"name", "min_score"?, "title_weight"?, "max_count"?,
  *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}],
  *    "scoring"?: {"lead_tokens"?, "lead_bonus"?, "reference_tokens"?, "short_floor"?,
- *                 "about_min"?, "relative_min"?, "min_phrases"?},
+ *                 "about_min"?, "share_tokens"?, "relative_min"?, "min_phrases"?},
  *    "model"?: {"file"?, "veto"?, "add"?, "sure"?}}
  * `scoring` holds the length and salience settings of classify_engine.c (defaults there, in
  * classify_scoring_defaults()); lead_tokens and reference_tokens must be >= 1, short_floor,
- * about_min and relative_min in [0, 1], lead_bonus >= 0, min_phrases >= 1. `model` says how
- * a learned model's tags combine with the rules' (classify_engine.c) and names the model file
- * the taxonomy comes with, relative to the taxonomy's folder; veto, add and sure must be >= 0
+ * about_min and relative_min in [0, 1], lead_bonus and share_tokens >= 0, min_phrases >= 1. `model`
+ * says how a learned model's tags combine with the rules' (classify_engine.c) and names the model
+ * file the taxonomy comes with, relative to the taxonomy's folder; veto, add and sure must be >= 0
  * (sure defaults to add).
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
@@ -558,6 +558,7 @@ void classify_scoring_defaults(struct classify_scoring *sc)
     sc->reference_tokens = 80;
     sc->short_floor = 1.0;
     sc->about_min = 0.45;
+    sc->share_tokens = 0.0;
     sc->relative_min = 0.0;
     sc->min_phrases = 1.0;
 }
@@ -594,9 +595,9 @@ static int get_settings(struct ctx *c, json_t *root, const char *key, const char
     return check_keys(c, *out, path, allowed);
 }
 
-static const char *const scoring_keys[] = { "lead_tokens", "lead_bonus", "reference_tokens",
-                                            "short_floor", "about_min",  "relative_min",
-                                            "min_phrases", NULL };
+static const char *const scoring_keys[] = { "lead_tokens",  "lead_bonus",  "reference_tokens",
+                                            "short_floor",  "about_min",   "share_tokens",
+                                            "relative_min", "min_phrases", NULL };
 
 static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *sc)
 {
@@ -613,6 +614,7 @@ static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *s
     TRY(get_ranged(c, v, "reference_tokens", path, 1, INFINITY, &sc->reference_tokens));
     TRY(get_ranged(c, v, "short_floor", path, 0, 1, &sc->short_floor));
     TRY(get_ranged(c, v, "about_min", path, 0, 1, &sc->about_min));
+    TRY(get_ranged(c, v, "share_tokens", path, 0, INFINITY, &sc->share_tokens));
     TRY(get_ranged(c, v, "relative_min", path, 0, 1, &sc->relative_min));
     return get_ranged(c, v, "min_phrases", path, 1, INFINITY, &sc->min_phrases);
 }

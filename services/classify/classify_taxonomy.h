@@ -86,8 +86,9 @@ struct classify_scoring {
     double reference_tokens; /* text at least this long is scored against the full min_score */
     double short_floor;      /* shorter text: min_score x max(short_floor, sqrt(len / ref)) */
     double about_min;        /* a country with salience >= this is one the story is about */
-    double relative_min;     /* a tag scoring under this x the article's top tag is dropped */
-    double min_phrases;      /* distinct `any` phrases a tag needs when none is in the title */
+    double share_tokens; /* the full share of mentions takes one per this many tokens (0: off) */
+    double relative_min; /* a tag scoring under this x the article's top tag is dropped */
+    double min_phrases;  /* distinct `any` phrases a tag needs when none is in the title */
 };
 
 void classify_scoring_defaults(struct classify_scoring *sc);

@@ -644,6 +644,44 @@ static void test_scoring_salience_about_region(void **state)
     json_decref(out);
 }
 
+static const char share_taxonomy[] =
+    "{\"version\": \"sh-1\", \"scoring\": {\"lead_tokens\": 5, \"share_tokens\": 10},"
+    " \"entities\": [{\"name\": \"Japan\", \"kind\": \"country\", \"region\": \"Asia\","
+    "  \"aliases\": [\"japan\"]}],"
+    " \"tags\": []}";
+
+/* Whether the story is about Japan, by share_taxonomy. */
+static bool about_japan(const char *body)
+{
+    struct np_err err;
+    struct classify_engine *e =
+        classify_engine_load_json(share_taxonomy, strlen(share_taxonomy), &err);
+    struct np_article_view a = { { NULL } };
+    json_t *out = NULL;
+    bool about = false;
+
+    assert_non_null(e);
+    a.text[NP_FIELD_title] = "x";
+    a.text[NP_FIELD_body] = body;
+    out = run_view(e, &a);
+    assert_non_null(entity(out, "Japan"));
+    about = json_is_true(json_object_get(entity(out, "Japan"), "about"));
+    json_decref(out);
+    classify_engine_destroy(&e);
+    return about;
+}
+
+static void test_scoring_share_tokens(void **state)
+{
+    (void)state;
+    /* the only country, named once after the lead: about in a short text (7 tokens) */
+    assert_true(about_japan("one two three four five six Japan"));
+    /* not in a longer one (15 tokens: two thirds of a share) */
+    assert_false(about_japan(FILLER "Japan"));
+    /* two mentions are the full share however long the text (30 tokens) */
+    assert_true(about_japan(FILLER "Japan " FILLER "Japan"));
+}
+
 static void test_scoring_hints(void **state)
 {
     (void)state;
@@ -676,6 +714,9 @@ static void test_scoring_validation(void **state)
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"min_phrases\": "
           "0}}",
           "$.scoring.min_phrases" },
+        { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"share_tokens\": "
+          "-1}}",
+          "$.scoring.share_tokens" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [], \"scoring\": {\"about\": 1}}",
           "$.scoring.about" },
         { "{\"version\": \"v\", \"entities\": [], \"tags\": [{\"name\": \"A\", \"any\": [\"a\"],"
@@ -786,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_scoring_length_and_lead),
         cmocka_unit_test(test_scoring_salience_about_region),
         cmocka_unit_test(test_scoring_hints),
+        cmocka_unit_test(test_scoring_share_tokens),
         cmocka_unit_test(test_entity_inside_longer_alias),
         cmocka_unit_test(test_scoring_relative_min),
         cmocka_unit_test(test_scoring_min_phrases),
