@@ -1424,11 +1424,11 @@ static void write_tags(struct np_buf *o, struct classify_engine *e, unsigned kin
 static void salience(struct classify_engine *e)
 {
     uint32_t top[CLASSIFY_KIND_COUNT] = { 0 };
-    double floor = 1.0;
+    double least = 1.0; /* the share's least denominator, in mentions */
 
     if (e->tx->scoring.share_tokens > 0) {
-        floor = (double)e->text_tokens / e->tx->scoring.share_tokens;
-        floor = floor < 1.0 ? 1.0 : floor > SAL_SHARE_MAX_FLOOR ? SAL_SHARE_MAX_FLOOR : floor;
+        least = (double)e->text_tokens / e->tx->scoring.share_tokens;
+        least = least < 1.0 ? 1.0 : least > SAL_SHARE_MAX_FLOOR ? SAL_SHARE_MAX_FLOOR : least;
     }
 
     for (size_t i = 0; i < e->n_touched_e; i++) {
@@ -1442,7 +1442,7 @@ static void salience(struct classify_engine *e)
         uint32_t en = e->touched_e[i];
         struct estat *es = &e->es[en];
         double most = (double)top[e->tx->entities[en].kind];
-        double share = (double)es->mentions / (most > floor ? most : floor);
+        double share = (double)es->mentions / (most > least ? most : least);
         double s = SAL_TITLE * es->in_title + SAL_LEAD * es->in_lead + SAL_DATELINE * es->dateline +
                    SAL_SHARE * share;
         es->salience = s > 1.0 ? 1.0 : s;
