@@ -400,6 +400,18 @@ static void test_tool_classify_lines(void **state)
 
 /* ---- scoring: length, lead, salience, about, hints (a taxonomy of its own) ---- */
 
+/* An engine of the taxonomy text json, which must load. */
+static struct classify_engine *load_inline(const char *json)
+{
+    struct np_err err;
+    struct classify_engine *e = classify_engine_load_json(json, strlen(json), &err);
+
+    if (e == NULL) {
+        fail_msg("%s: %s", err.field, err.msg);
+    }
+    return e;
+}
+
 static const char scoring_taxonomy[] =
     "{\"version\": \"s-1\","
     " \"scoring\": {\"lead_tokens\": 5, \"lead_bonus\": 1, \"reference_tokens\": 20,"
@@ -420,13 +432,10 @@ static const char scoring_taxonomy[] =
 
 static json_t *run_scoring(const char *title, const char *body)
 {
-    struct np_err err;
-    struct classify_engine *e =
-        classify_engine_load_json(scoring_taxonomy, strlen(scoring_taxonomy), &err);
+    struct classify_engine *e = load_inline(scoring_taxonomy);
     struct np_article_view a = { { NULL } };
     json_t *out = NULL;
 
-    assert_non_null(e);
     a.text[NP_FIELD_title] = title;
     a.text[NP_FIELD_body] = body;
     out = run_view(e, &a);
@@ -479,14 +488,11 @@ static const char phrases_taxonomy[] =
 
 static bool has_gas(const char *title, const char *body)
 {
-    struct np_err err;
-    struct classify_engine *e =
-        classify_engine_load_json(phrases_taxonomy, strlen(phrases_taxonomy), &err);
+    struct classify_engine *e = load_inline(phrases_taxonomy);
     struct np_article_view a = { { NULL } };
     json_t *out = NULL;
     bool given = false;
 
-    assert_non_null(e);
     a.text[NP_FIELD_title] = title;
     a.text[NP_FIELD_body] = body;
     out = run_view(e, &a);
@@ -520,14 +526,11 @@ static const char about_taxonomy[] =
 
 static void test_group_about(void **state)
 {
-    struct np_err err;
-    struct classify_engine *e =
-        classify_engine_load_json(about_taxonomy, strlen(about_taxonomy), &err);
+    struct classify_engine *e = load_inline(about_taxonomy);
     struct np_article_view a = { { NULL } };
     json_t *out = NULL;
 
     (void)state;
-    assert_non_null(e);
     /* both countries in the title: the story is about both */
     a.text[NP_FIELD_title] = "Japan and China trade";
     a.text[NP_FIELD_body] = FILLER "trade";
@@ -574,14 +577,11 @@ static json_int_t mentions(json_t *out, const char *name)
 
 static void test_entity_inside_longer_alias(void **state)
 {
-    struct np_err err;
-    struct classify_engine *e =
-        classify_engine_load_json(nested_taxonomy, strlen(nested_taxonomy), &err);
+    struct classify_engine *e = load_inline(nested_taxonomy);
     struct np_article_view a = { { NULL } };
     json_t *out = NULL;
 
     (void)state;
-    assert_non_null(e);
     /* the longer alias of another country wins, whether the shorter one ends it or opens it */
     a.text[NP_FIELD_title] = "Port of Spain floods";
     a.text[NP_FIELD_body] = "Rain hit British Columbia and Port of Spain; Spain was dry.";
@@ -653,14 +653,11 @@ static const char share_taxonomy[] =
 /* Whether the story is about Japan, by share_taxonomy. */
 static bool about_japan(const char *body)
 {
-    struct np_err err;
-    struct classify_engine *e =
-        classify_engine_load_json(share_taxonomy, strlen(share_taxonomy), &err);
+    struct classify_engine *e = load_inline(share_taxonomy);
     struct np_article_view a = { { NULL } };
     json_t *out = NULL;
     bool about = false;
 
-    assert_non_null(e);
     a.text[NP_FIELD_title] = "x";
     a.text[NP_FIELD_body] = body;
     out = run_view(e, &a);
