@@ -65,16 +65,23 @@ static json_t *run_view(struct classify_engine *e, const struct np_article_view 
     return out;
 }
 
-/* Classifies an article with these fields (NULL: absent) and keeps the result in f->out. */
-static json_t *run(struct fixture *f, const char *title, const char *body, const char *summary)
+/* Runs the engine on an article with these fields (NULL: absent). */
+static json_t *run_text(struct classify_engine *e, const char *title, const char *body,
+                        const char *summary)
 {
     struct np_article_view a = { { NULL } };
 
     a.text[NP_FIELD_title] = title;
     a.text[NP_FIELD_body] = body;
     a.text[NP_FIELD_summary] = summary;
+    return run_view(e, &a);
+}
+
+/* Classifies an article with these fields (NULL: absent) and keeps the result in f->out. */
+static json_t *run(struct fixture *f, const char *title, const char *body, const char *summary)
+{
     json_decref(f->out);
-    f->out = run_view(f->e, &a);
+    f->out = run_text(f->e, title, body, summary);
     assert_string_equal(json_string_value(json_object_get(f->out, "classifier")), "rules/test-1");
     return f->out;
 }
@@ -282,7 +289,6 @@ static void test_engine_region(void **state)
 static void test_engine_tag_order_and_empty_fields(void **state)
 {
     struct fixture *f = *state;
-    struct np_article_view a = { { NULL } };
     json_t *out = run(f, "x", "trade; crude oil; Japanese sovereign", NULL);
     json_t *tags = json_object_get(out, "tags");
 
@@ -295,8 +301,7 @@ static void test_engine_tag_order_and_empty_fields(void **state)
                         "Sovereign");
     assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 3), "name")),
                         "Always");
-    a.text[NP_FIELD_title] = "";
-    json_t *o2 = run_view(f->e, &a);
+    json_t *o2 = run_text(f->e, "", NULL, NULL);
     assert_int_equal(json_array_size(json_object_get(o2, "tags")), 0);
     assert_true(json_is_null(json_object_get(o2, "region")));
     json_decref(o2);
@@ -307,12 +312,7 @@ static void test_engine_fields_do_not_join(void **state)
     struct fixture *f = *state;
 
     /* "crude" ends the summary, "oil" starts the body: no "crude oil" */
-    struct np_article_view a = { { NULL } };
-    json_t *out = NULL;
-    a.text[NP_FIELD_title] = "x";
-    a.text[NP_FIELD_summary] = "crude";
-    a.text[NP_FIELD_body] = "oil";
-    out = run_view(f->e, &a);
+    json_t *out = run_text(f->e, "x", "oil", "crude");
     assert_null(find(json_object_get(out, "tags"), "Oil"));
     json_decref(out);
 }
@@ -433,12 +433,8 @@ static const char scoring_taxonomy[] =
 static json_t *run_scoring(const char *title, const char *body)
 {
     struct classify_engine *e = load_inline(scoring_taxonomy);
-    struct np_article_view a = { { NULL } };
-    json_t *out = NULL;
+    json_t *out = run_text(e, title, body, NULL);
 
-    a.text[NP_FIELD_title] = title;
-    a.text[NP_FIELD_body] = body;
-    out = run_view(e, &a);
     classify_engine_destroy(&e);
     return out;
 }
@@ -489,14 +485,9 @@ static const char phrases_taxonomy[] =
 static bool has_gas(const char *title, const char *body)
 {
     struct classify_engine *e = load_inline(phrases_taxonomy);
-    struct np_article_view a = { { NULL } };
-    json_t *out = NULL;
-    bool given = false;
+    json_t *out = run_text(e, title, body, NULL);
+    bool given = find(json_object_get(out, "tags"), "Gas") != NULL;
 
-    a.text[NP_FIELD_title] = title;
-    a.text[NP_FIELD_body] = body;
-    out = run_view(e, &a);
-    given = find(json_object_get(out, "tags"), "Gas") != NULL;
     json_decref(out);
     classify_engine_destroy(&e);
     return given;
@@ -527,21 +518,16 @@ static const char about_taxonomy[] =
 static void test_group_about(void **state)
 {
     struct classify_engine *e = load_inline(about_taxonomy);
-    struct np_article_view a = { { NULL } };
     json_t *out = NULL;
 
     (void)state;
     /* both countries in the title: the story is about both */
-    a.text[NP_FIELD_title] = "Japan and China trade";
-    a.text[NP_FIELD_body] = FILLER "trade";
-    out = run_view(e, &a);
+    out = run_text(e, "Japan and China trade", FILLER "trade", NULL);
     assert_non_null(find(json_object_get(out, "tags"), "JC"));
     assert_non_null(find(json_object_get(out, "tags"), "JCm"));
     json_decref(out);
     /* China named once in passing deep in the text: mentioned, not about */
-    a.text[NP_FIELD_title] = "Japan trade";
-    a.text[NP_FIELD_body] = "Japan trade " FILLER "Japan Japan as in China";
-    out = run_view(e, &a);
+    out = run_text(e, "Japan trade", "Japan trade " FILLER "Japan Japan as in China", NULL);
     assert_null(find(json_object_get(out, "tags"), "JC"));
     assert_non_null(find(json_object_get(out, "tags"), "JCm"));
     json_decref(out);
@@ -578,37 +564,29 @@ static json_int_t mentions(json_t *out, const char *name)
 static void test_entity_inside_longer_alias(void **state)
 {
     struct classify_engine *e = load_inline(nested_taxonomy);
-    struct np_article_view a = { { NULL } };
     json_t *out = NULL;
 
     (void)state;
     /* the longer alias of another country wins, whether the shorter one ends it or opens it */
-    a.text[NP_FIELD_title] = "Port of Spain floods";
-    a.text[NP_FIELD_body] = "Rain hit British Columbia and Port of Spain; Spain was dry.";
-    out = run_view(e, &a);
+    out = run_text(e, "Port of Spain floods",
+                   "Rain hit British Columbia and Port of Spain; Spain was dry.", NULL);
     assert_int_equal(mentions(out, "Trinidad and Tobago"), 2);
     assert_int_equal(mentions(out, "Canada"), 1);
     assert_int_equal(mentions(out, "Spain"), 1); /* only the last sentence */
     assert_int_equal(mentions(out, "United Kingdom"), 0);
     json_decref(out);
     /* another kind does not: the Bank of Spain is a mention of the bank and of Spain */
-    a.text[NP_FIELD_title] = "x";
-    a.text[NP_FIELD_body] = "The Bank of Spain said British banks";
-    out = run_view(e, &a);
+    out = run_text(e, "x", "The Bank of Spain said British banks", NULL);
     assert_int_equal(mentions(out, "Bank of Spain"), 1);
     assert_int_equal(mentions(out, "Spain"), 1);
     assert_int_equal(mentions(out, "United Kingdom"), 1);
     json_decref(out);
     /* the same entity's alias inside its longer one is one mention, not two */
-    a.text[NP_FIELD_title] = "x";
-    a.text[NP_FIELD_body] = "Great Britain and Spain";
-    out = run_view(e, &a);
+    out = run_text(e, "x", "Great Britain and Spain", NULL);
     assert_int_equal(mentions(out, "United Kingdom"), 1);
     json_decref(out);
     /* a field ends the longer alias: "British" closing the title is the United Kingdom */
-    a.text[NP_FIELD_title] = "Rain on the British";
-    a.text[NP_FIELD_body] = "Columbia river";
-    out = run_view(e, &a);
+    out = run_text(e, "Rain on the British", "Columbia river", NULL);
     assert_int_equal(mentions(out, "United Kingdom"), 1);
     assert_int_equal(mentions(out, "Canada"), 0);
     json_decref(out);
@@ -654,13 +632,9 @@ static const char share_taxonomy[] =
 static bool about_japan(const char *body)
 {
     struct classify_engine *e = load_inline(share_taxonomy);
-    struct np_article_view a = { { NULL } };
-    json_t *out = NULL;
+    json_t *out = run_text(e, "x", body, NULL);
     bool about = false;
 
-    a.text[NP_FIELD_title] = "x";
-    a.text[NP_FIELD_body] = body;
-    out = run_view(e, &a);
     assert_non_null(entity(out, "Japan"));
     about = json_is_true(json_object_get(entity(out, "Japan"), "about"));
     json_decref(out);
