@@ -215,7 +215,7 @@ struct classify_engine {
     struct alias_match *am; /* the field's alias matches, in the order they ended */
     size_t n_am;
     size_t am_cap;
-    bool am_failed;           /* a match could not be held: out of memory */
+    bool oom;                 /* this article's scratch could not grow */
     uint32_t alias_words_max; /* the longest alias, in tokens */
     int64_t hint_best;        /* country with the most hint matches in this article, or -1 */
     uint32_t lead_field;      /* the first text field after the title (NP_FIELD_SCANNED: none) */
@@ -886,7 +886,7 @@ static void hold_alias(struct classify_engine *e, uint32_t p, size_t start, size
         size_t cap = e->am_cap ? e->am_cap * 2 : 64;
         struct alias_match *am = realloc(e->am, cap * sizeof(*am));
         if (am == NULL) {
-            e->am_failed = true;
+            e->oom = true;
             return;
         }
         e->am = am;
@@ -1549,7 +1549,7 @@ static void next_generation(struct classify_engine *e)
     e->n_touched_p = 0;
     e->n_touched_t = 0;
     e->n_touched_e = 0;
-    e->am_failed = false;
+    e->oom = false;
     e->hint_best = -1;
     e->lead_field = NP_FIELD_SCANNED;
     e->text_tokens = 0;
@@ -1573,15 +1573,13 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
     if (e->model != NULL && classify_model_begin(e->model, text_bytes) != 0) {
         return NP_ENOMEM;
     }
-    for (uint32_t f = 0; f < NP_FIELD_SCANNED; f++) {
+    for (uint32_t f = 0; f < NP_FIELD_SCANNED && !e->oom; f++) {
         if (fields[f] == NULL) {
             continue;
         }
         if (classify_tokenize(&e->toks, fields[f], strlen(fields[f])) != 0) {
-            if (e->model != NULL) {
-                classify_model_end(e->model);
-            }
-            return NP_ENOMEM;
+            e->oom = true;
+            break;
         }
         if (e->model != NULL) {
             classify_model_add(e->model, &e->toks, scanned_field(f) == NP_FIELD_title);
@@ -1594,7 +1592,7 @@ int classify_engine_write(struct classify_engine *e, const struct np_article_vie
         }
         scan_field(e, f, fields[f]);
     }
-    if (e->am_failed) {
+    if (e->oom) {
         if (e->model != NULL) {
             classify_model_end(e->model);
         }
