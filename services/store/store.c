@@ -311,13 +311,15 @@ static void send_acks(struct store *s)
         void *sock = NULL;
         int rc = 0;
 
-        if (done[i] || !s->batch[i]->has_seq || ep == NULL || s->batch[i]->outcome == 0) {
+        if (done[i] || !s->batch[i]->has_seq || ep == NULL ||
+            s->batch[i]->outcome == STORE_PENDING) {
             continue;
         }
         for (size_t j = i; j < s->n; j++) {
             const struct store_msg *m = s->batch[j];
 
-            if (!done[j] && m->has_seq && m->origin_ack != NULL && strcmp(m->origin_ack, ep) == 0) {
+            if (!done[j] && m->has_seq && m->outcome != STORE_PENDING && m->origin_ack != NULL &&
+                strcmp(m->origin_ack, ep) == 0) {
                 seqs[k++] = m->seq;
                 done[j] = true;
             }

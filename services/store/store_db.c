@@ -14,8 +14,12 @@
  * transaction, so the batch still commits once. With k bad rows among n this costs about
  * 2k log2(n) extra sub-batches, nothing when all rows are good. A refused message becomes a
  * rejected_messages row (stage "store", SQLSTATE, message, raw payload) written in the same
- * transaction; if even that row is refused it is logged and dropped (and acked: a message that
- * can never be stored must not be redelivered for ever).
+ * transaction; if even that row is refused for its own values (SQLSTATE class 22 or 23) it is
+ * logged and dropped (and acked: a message that can never be stored must not be redelivered
+ * for ever). Refused for anything else (a read-only standby, revoked rights, a lock timeout),
+ * it is the database's state, not the message: the batch is abandoned as for a transient error.
+ * A later copy of a refused article in the same batch is not acknowledged (pick() skipped it
+ * as a duplicate of a copy that did not land): ingest sends it again, and it is written then.
  *
  * Transient errors abandon the whole transaction: the caller reconnects and retries the same
  * batch; ON CONFLICT makes that idempotent.
@@ -44,6 +48,7 @@
 #include "np/hash.h"
 #include "np/log.h"
 #include "np/time.h"
+#include "np/utf8.h"
 
 static const char SQL_CREATE_MIGRATIONS[] =
     "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
@@ -573,6 +578,9 @@ static void keep_error(struct writer *w, const PGresult *res)
     } else {
         snprintf(w->err_msg, sizeof(w->err_msg), "%s", primary);
     }
+    /* A message longer than err_msg is cut, maybe inside a character: the reason column is
+     * text, and PostgreSQL would refuse the rejection row for the half character. */
+    np_utf8_repair(w->err_msg);
 }
 
 /* Builds m's rejected_messages line into w->line. */
@@ -864,6 +872,13 @@ static void mark(struct writer *w, const size_t *idx, size_t n, enum store_outco
     }
 }
 
+/* True when sqlstate says the row's own values were refused: class 22 (data exception) or 23
+ * (integrity constraint violation). */
+static bool refused_for_data(const char *sqlstate)
+{
+    return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+}
+
 /* Writes a range; splits it on refusal. Returns 0, NP_ETRANSIENT or NP_ENOMEM. */
 static int write_range(struct writer *w, const size_t *idx, size_t n, enum write_mode mode)
 {
@@ -885,6 +900,15 @@ static int write_range(struct writer *w, const size_t *idx, size_t n, enum write
         return rc != 0 ? rc : write_range(w, idx + n / 2, n - n / 2, mode);
     }
     struct store_msg *m = w->msgs[idx[0]];
+    if (mode == MODE_ISOLATED && !refused_for_data(w->err_state)) {
+        /* Not the rejection's content: a read-only server (a standby after a failover), rights
+         * revoked, a lock timeout. The message that led here was probably refused for the same
+         * reason, so nothing is dropped: the batch is retried, and nothing is acknowledged. */
+        np_log_error("cannot store a refused message, not for its data: retrying the batch "
+                     "article_id=%s seq=%" PRIu64 " sqlstate=%s error=\"%.200s\"",
+                     m->id != NULL ? m->id : "", m->seq, w->err_state, w->err_msg);
+        return NP_ETRANSIENT;
+    }
     if (mode == MODE_ISOLATED) {
         m->outcome = STORE_DROPPED;
         w->st->dropped++;
@@ -1029,6 +1053,38 @@ static int pick(struct writer *w, size_t n, size_t *idx, size_t *count)
     return 0;
 }
 
+/*
+ * A later copy of an article whose first copy in the batch was refused (isolated or dropped)
+ * goes back to pending: it is not acknowledged, so ingest sends it again and it is written in a
+ * later batch, where no refused copy stands in its way. Duplicates are rare, so each looks back
+ * for its first copy.
+ */
+static void unpick_orphans(struct writer *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct store_msg *m = w->msgs[i];
+
+        if (m->outcome != STORE_DUPLICATE) {
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct store_msg *first = w->msgs[j];
+
+            if (first->outcome != STORE_DUPLICATE && first->kind == STORE_MSG_ARTICLE &&
+                first->id != NULL && strcmp(first->id, m->id) == 0) {
+                if (first->outcome == STORE_ISOLATED || first->outcome == STORE_DROPPED) {
+                    m->outcome = STORE_PENDING;
+                    w->st->duplicates--;
+                    np_log_info("a copy of a refused article is left for redelivery "
+                                "article_id=%s seq=%" PRIu64,
+                                m->id, m->seq);
+                }
+                break;
+            }
+        }
+    }
+}
+
 /* Article messages whose rows are in the transaction (inserted now or stored before). */
 static size_t count_written(struct store_msg *const *msgs, const size_t *idx, size_t n)
 {
@@ -1096,6 +1152,7 @@ int store_db_write_batch(PGconn *conn, struct store_msg *const *msgs, size_t n,
         rc = write_range(&w, bad, nbad, MODE_ISOLATED);
     }
     if (rc == 0) {
+        unpick_orphans(&w, n);
         rc = record_batch_duplicates(&w, n);
     }
     if (rc == 0 && exec_cmd(conn, "COMMIT", "commit a batch") != 0) {
@@ -1175,6 +1232,9 @@ static int pg_write(void *ctx, struct store_msg *const *msgs, size_t n, struct s
 
     if (p->broken) {
         pg_repair(p);
+        if (p->broken) {
+            return NP_ETRANSIENT; /* without its staging tables a batch could not isolate rows */
+        }
     }
     rc = store_db_write_batch(p->conn, msgs, n, stats);
     p->broken = rc == NP_ETRANSIENT;

@@ -17,7 +17,7 @@
 
 /* What the sink did with a message. */
 enum store_outcome {
-    STORE_PENDING = 0, /* not written yet */
+    STORE_PENDING = 0, /* not written (yet, or left for redelivery): never acknowledged */
     STORE_WRITTEN,     /* its rows are in the batch's transaction (inserted or already there) */
     STORE_DUPLICATE,   /* same article id as an earlier message of the batch: skipped */
     STORE_ISOLATED,    /* the sink refused its rows: stored as a rejection instead */

@@ -35,7 +35,8 @@ struct store_stats {
  *   a failure. Writes the schema version in place to *schema. Returns 0, NP_ETRANSIENT (the
  *   storage is not reachable yet: retry with backoff) or another error (err says why: give up).
  * write_fn: writes msgs[0..n) (borrowed) at once, all or nothing, setting each message's
- *   outcome; fills *stats. Returns 0 (committed: every message may be acked), NP_ETRANSIENT
+ *   outcome; fills *stats. Returns 0 (committed: every message whose outcome is not
+ *   STORE_PENDING may be acked; a pending one is left for redelivery), NP_ETRANSIENT
  *   (nothing committed: retry the same batch; the sink repairs its connection itself) or
  *   another error (give up).
  * close_fn: releases everything, ctx included. Accepts a sink never opened.

@@ -584,6 +584,94 @@ static void test_bad_rows_are_isolated(void **state)
     assert_query(f->conn, "SELECT origin FROM rejected_messages WHERE seq = 104", "test-ingest");
 }
 
+/* A refusal that is not about the data (here a read-only session, as on a standby after a
+ * failover) must not turn messages into drops: the batch is retried and nothing is acked. */
+static void test_read_only_database_drops_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store_stats st;
+
+    add_msg(f, envelope(300, "ro-1"), article("ro-1", "First"));
+    add_msg(f, envelope(301, "ro-2"), article("ro-2", "Second"));
+    exec_ok(f->conn, "SET default_transaction_read_only = on");
+    assert_int_equal(write_all(f, &st), NP_ETRANSIENT);
+    for (size_t i = 0; i < f->n; i++) {
+        assert_int_not_equal(f->msgs[i]->outcome, STORE_DROPPED);
+    }
+    exec_ok(f->conn, "SET default_transaction_read_only = off");
+    assert_int_equal(write_all(f, &st), 0);
+    assert_int_equal(st.articles, 2);
+    assert_int_equal(st.dropped, 0);
+    assert_query(f->conn, "SELECT count(*) FROM articles", "2");
+    assert_query(f->conn, "SELECT count(*) FROM rejected_messages", "0");
+}
+
+/* A refusal whose message is longer than store keeps is cut at a character, not inside one:
+ * the rejection row (text) must still be accepted. */
+static void test_long_refusal_is_cut_at_a_character(void **state)
+{
+    struct fixture *f = *state;
+    struct store_stats st;
+    char title[1300];
+    size_t k = 0;
+
+    exec_ok(f->conn, "CREATE FUNCTION refuse_long() RETURNS trigger LANGUAGE plpgsql AS $$"
+                     " BEGIN IF length(NEW.title) > 500 THEN"
+                     " RAISE EXCEPTION 'bad title %', NEW.title; END IF;"
+                     " RETURN NEW; END $$");
+    exec_ok(f->conn, "CREATE TRIGGER refuse_long BEFORE INSERT ON articles FOR EACH ROW "
+                     "EXECUTE FUNCTION refuse_long()");
+    /* "bad title " is 10 bytes and store keeps 999: the cut falls inside a character. */
+    while (k + 2 < sizeof(title)) {
+        title[k++] = '\xc3';
+        title[k++] = '\xa9'; /* é */
+    }
+    title[k] = '\0';
+    add_msg(f, envelope(400, "long-1"), article("long-1", title));
+    assert_int_equal(write_all(f, &st), 0);
+    assert_int_equal(f->msgs[0]->outcome, STORE_ISOLATED);
+    assert_int_equal(st.dropped, 0);
+    assert_query(f->conn, "SELECT count(*) FROM rejected_messages WHERE seq = 400", "1");
+    assert_query(f->conn,
+                 "SELECT reason LIKE 'bad title \xc3\xa9%' FROM rejected_messages WHERE seq = 400",
+                 "t");
+}
+
+/* Two copies of one article in a batch, the first refused: the second is not acknowledged as
+ * its duplicate (nothing of it would be stored), and lands when ingest sends it again. */
+static void test_copy_of_a_refused_article_waits_for_redelivery(void **state)
+{
+    struct fixture *f = *state;
+    struct store_stats st;
+
+    exec_ok(f->conn, "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS $$"
+                     " BEGIN IF NEW.title = 'poison' THEN"
+                     " RAISE EXCEPTION 'poison title' USING ERRCODE = '23514'; END IF;"
+                     " RETURN NEW; END $$");
+    exec_ok(f->conn, "CREATE TRIGGER refuse_title BEFORE INSERT ON articles FOR EACH ROW "
+                     "EXECUTE FUNCTION refuse_title()");
+    add_msg(f, envelope(500, "twice"), article("twice", "poison"));
+    add_msg(f, envelope(501, "twice"), article("twice", "Fine"));
+    add_msg(f, envelope(502, "other"), article("other", "Fine"));
+    assert_int_equal(write_all(f, &st), 0);
+    assert_int_equal(f->msgs[0]->outcome, STORE_ISOLATED);
+    assert_int_equal(f->msgs[1]->outcome, STORE_PENDING);
+    assert_int_equal(f->msgs[2]->outcome, STORE_WRITTEN);
+    assert_int_equal(st.duplicates, 0);
+    assert_query(f->conn, "SELECT count(*) FROM articles WHERE id = 'twice'", "0");
+
+    /* The redelivery of seq 501 alone. */
+    store_msg_destroy(&f->msgs[0]);
+    store_msg_destroy(&f->msgs[2]);
+    f->msgs[0] = f->msgs[1];
+    f->msgs[1] = NULL;
+    f->n = 1;
+    assert_int_equal(write_all(f, &st), 0);
+    assert_int_equal(f->msgs[0]->outcome, STORE_WRITTEN);
+    assert_query(f->conn, "SELECT ingest_seq FROM articles WHERE id = 'twice'", "501");
+    assert_query(f->conn, "SELECT count(*) FROM rejected_messages WHERE seq = 500", "1");
+}
+
 static void test_lost_connection_is_transient(void **state)
 {
     struct fixture *f = *state;
@@ -663,6 +751,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbled_messages_become_rejections, setup_migrated,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_rows_are_isolated, setup_migrated, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_database_drops_nothing, setup_migrated,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_long_refusal_is_cut_at_a_character, setup_migrated,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_copy_of_a_refused_article_waits_for_redelivery,
+                                        setup_migrated, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_is_transient, setup_migrated,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_error_kinds, setup_migrated, teardown),
