@@ -758,7 +758,8 @@ static void test_train_reports_bad_lines(void **state)
     snprintf(input, sizeof(input), "%s/in.jsonl", fx->dir);
     snprintf(path, sizeof(path), "%s/model2.bin", fx->dir);
     write_input(input, "{\"title\": 5, \"tags\": []}\nnot json\n{\"title\": \"x\"}\n"
-                       "{\"title\": \"x\", \"tags\": [\"a\", 3]}\n");
+                       "{\"title\": \"x\", \"tags\": [\"a\", 3]}\n"
+                       "{\"title\": \"x\", \"tags\": [\"oil\\tgas\"]}\n");
     assert_int_equal(train_file(input, path, 2, errout), 1);
     len = (size_t)ftell(errout);
     rewind(errout);
@@ -769,11 +770,62 @@ static void test_train_reports_bad_lines(void **state)
     assert_non_null(strstr(text, "in.jsonl:38: skipped: not JSON"));
     assert_non_null(strstr(text, "in.jsonl:39: skipped: tags: missing"));
     assert_non_null(strstr(text, "in.jsonl:40: skipped: tags[1]: must be a non-empty string"));
+    assert_non_null(
+        strstr(text, "in.jsonl:41: skipped: tags[0]: a tag name has no control characters"));
     free(text);
     fclose(errout);
     /* The model from the good lines is written all the same. */
     assert_int_equal(access(path, R_OK), 0);
     write_input(input, NULL);
+}
+
+/* A model classify would refuse (here more tags than the loader takes) is not written, and
+ * the trainer says why and fails; so does a run where no tag has enough articles. */
+static void test_train_writes_only_what_classify_loads(void **state)
+{
+    struct fixture *fx = *state;
+    struct train_opts o;
+    char input[160];
+    char path[160];
+    const char *inputs[1] = { input };
+    FILE *f = NULL;
+    FILE *out = fopen("/dev/null", "w");
+    FILE *errout = tmpfile();
+    char text[512] = { 0 };
+
+    assert_non_null(out);
+    assert_non_null(errout);
+    snprintf(input, sizeof(input), "%s/many-tags.jsonl", fx->dir);
+    snprintf(path, sizeof(path), "%s/many-tags.bin", fx->dir);
+    f = fopen(input, "w");
+    assert_non_null(f);
+    for (int i = 0; i <= CLASSIFY_MODEL_MAX_TAGS; i++) {
+        fprintf(f, "{\"title\": \"word%d common\", \"tags\": [\"t%d\"]}\n", i, i);
+    }
+    fclose(f);
+    train_opts_init(&o);
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.output = path;
+    o.folds = 0;
+    o.min_df = 1;
+    assert_int_equal(train_run(&o, out, errout), 2);
+    rewind(errout);
+    assert_true(fread(text, 1, sizeof(text) - 1, errout) > 0);
+    assert_non_null(strstr(text, "the model would not load in classify, not written"));
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    rewind(errout);
+    memset(text, 0, sizeof(text));
+    inputs[0] = fx->input;
+    o.min_positives = 1000;
+    assert_int_equal(train_run(&o, out, errout), 2);
+    rewind(errout);
+    assert_true(fread(text, 1, sizeof(text) - 1, errout) > 0);
+    assert_non_null(strstr(text, "no tag has 1000 articles or more"));
+    assert_int_not_equal(access(path, F_OK), 0);
+    fclose(out);
+    fclose(errout);
 }
 
 int main(void)
@@ -794,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_model_missing_file_refused),
         cmocka_unit_test(test_train_deterministic),
         cmocka_unit_test(test_train_reports_bad_lines),
+        cmocka_unit_test(test_train_writes_only_what_classify_loads),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -273,6 +273,16 @@ static const char *check_line(const json_t *root, const char *labels, char *why,
             snprintf(why, cap, "%s[%zu]: must be a non-empty string", labels, i);
             return why;
         }
+        for (const char *c = json_string_value(t); *c != '\0'; c++) {
+            if ((unsigned char)*c < 0x20 || *c == 0x7F) {
+                snprintf(why, cap, "%s[%zu]: a tag name has no control characters", labels, i);
+                return why;
+            }
+        }
+        if (json_string_length(t) != strlen(json_string_value(t))) {
+            snprintf(why, cap, "%s[%zu]: a tag name has no NUL character", labels, i);
+            return why;
+        }
     }
     return NULL;
 }
@@ -389,8 +399,11 @@ static int read_input(struct data *d, const char *path, const struct train_opts 
             break;
         }
     }
-    if (rc == 0 && ferror(in)) {
-        fprintf(errout, "could not read \"%s\"\n", path);
+    /* getline() also stops short of the end when a line does not fit in memory (ENOMEM),
+     * without setting the stream's error flag: the rest of the file must not vanish quietly. */
+    if (rc == 0 && (ferror(in) || !feof(in))) {
+        fprintf(errout, "could not read \"%s\" after line %zu: %s\n", path, lineno,
+                strerror(errno));
         rc = NP_EIO;
     }
     free(line);
@@ -1209,6 +1222,23 @@ out:
     return rc;
 }
 
+/* Loads the built file as classify will: a model past one of the loader's limits (tags,
+ * features, size) is refused here, not written for classify to refuse later. */
+static int check_file(const struct obuf *b, FILE *errout)
+{
+    struct np_err err;
+    struct classify_model *m = NULL;
+
+    np_err_clear(&err);
+    m = classify_model_load_mem(b->p, b->len, &err);
+    if (m == NULL) {
+        fprintf(errout, "the model would not load in classify, not written: %s\n", err.msg);
+        return NP_EINVAL;
+    }
+    classify_model_destroy(&m);
+    return 0;
+}
+
 /* ---- the whole run ---- */
 
 void train_opts_init(struct train_opts *o)
@@ -1300,7 +1330,9 @@ static int plan(struct work *wk)
     wk->train_set = calloc(wk->folds + 1, sizeof(*wk->train_set));
     wk->train_n = calloc(wk->folds + 1, sizeof(*wk->train_n));
     wk->order = malloc((d->n_tags + 1) * sizeof(*wk->order));
-    wk->oof = calloc(d->n_tags * d->n_docs + 1, sizeof(*wk->oof));
+    wk->oof = d->n_tags <= (SIZE_MAX - 1) / sizeof(*wk->oof) / (d->n_docs + 1)
+                  ? calloc(d->n_tags * d->n_docs + 1, sizeof(*wk->oof))
+                  : NULL;
     wk->models = calloc(d->n_tags + 1, sizeof(*wk->models));
     if (perm == NULL || wk->fold_of == NULL || wk->train_set == NULL || wk->train_n == NULL ||
         wk->order == NULL || wk->oof == NULL || wk->models == NULL) {
@@ -1397,6 +1429,11 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
         fprintf(errout, "out of memory\n");
         goto out;
     }
+    if (wk.n_jobs == 0) {
+        fprintf(errout, "no tag has %u articles or more (--min-positives): nothing to learn\n",
+                o->min_positives);
+        goto out;
+    }
     t_read = now_s() - t0;
     fprintf(out,
             "read %zu articles (%zu lines skipped), %zu tags, %zu of them with a model (at "
@@ -1415,8 +1452,11 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
         size_t n_w = 0;
         uint32_t n_f = 0;
 
-        if (build_file(&wk, thr, &file, &n_w, &n_f) != 0 ||
-            write_model(o->output, &file, errout) != 0) {
+        if (build_file(&wk, thr, &file, &n_w, &n_f) != 0) {
+            fprintf(errout, "out of memory\n");
+            goto out;
+        }
+        if (check_file(&file, errout) != 0 || write_model(o->output, &file, errout) != 0) {
             goto out;
         }
         fprintf(out,
