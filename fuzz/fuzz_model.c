@@ -5,7 +5,7 @@
  * is taken as a model with its checksum field recomputed first (when it is long enough for a
  * header): the bounds checks behind it are what gets fuzzed. A model that loads is run once on
  * a small fixed article and its tags written, so the scorer and the evidence are exercised too.
- * Seeds: fuzz/corpus/model/small.model, a 6 KB version 2 model trained on our own sentences, and
+ * Seeds: fuzz/corpus/model/small.model, a 6 KB model trained on our own sentences, and
  * small-stopwords.model, the same sentences trained with function words left out (header flag).
  */
 #include <stddef.h>

@@ -20,11 +20,10 @@
  * its evidence the features with the largest value x weight.
  *
  * File format (little-endian; newspipe-train writes it):
- *   header, 64 bytes: "NPMODEL\0", u32 version (2), u32 tags, u32 features, u32 weights,
+ *   header, 64 bytes: "NPMODEL\0", u32 version (3), u32 tags, u32 features, u32 weights,
  *     u32 phrase bytes, u32 flags (bit 0: title features, bit 1: stop words left out, the rest
- *     0), u64 checksum (FNV-1a 64
- *     of every byte from offset 48 on), u64 reserved (0), u32 bucket bits (4..24), f32 idf
- *     step, u64 reserved (0)
+ *     0), u64 checksum (FNV-1a 64 of every byte of the file but these 8), u64 reserved (0),
+ *     u32 bucket bits (4..24), f32 idf step, u64 reserved (0)
  *   tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in phrases)
  *   features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
  *     distinct: u64 key, f32 idf, u32 number of weights (0 or more), u32 phrase offset, u32
@@ -32,10 +31,12 @@
  *     feature f - 1
  *   weights: u32 tag (ascending within a feature), f32 weight
  *   phrases: the tag names and the phrases of features with weights, UTF-8, back to back
- * Version 1 files (no bucket bits, the norm over exact idf) are refused with a request to
- * retrain. The loader checks the magic, the version, that the sections add up to the file's
- * size exactly, the checksum, every offset, count and tag index, the order of prefixes and tags,
- * that floats are finite and that tag names are non-empty UTF-8 without control characters.
+ * Version 1 files (no bucket bits, the norm over exact idf) and version 2 files (the same
+ * layout, but a checksum that left the first 48 bytes out, flags included) are refused with a
+ * request to retrain. The loader checks the magic, the version, that the sections add up to
+ * the file's size exactly, the checksum, every offset, count and tag index, the order of
+ * prefixes and tags, that floats are finite and that tag names are non-empty UTF-8 without
+ * control characters.
  *
  * In memory, laid out for the cache (a Reuters article has ~250 feature occurrences, ~170
  * distinct, each a lookup, or ~120 and ~90 with the function words left out; the Reuters model
@@ -219,15 +220,16 @@ static uint64_t fnv1a(const unsigned char *p, size_t n, uint64_t h)
     return h;
 }
 
-uint64_t classify_model_checksum(const unsigned char *p, size_t n)
+uint64_t classify_model_checksum(const unsigned char *img, size_t len)
 {
-    return fnv1a(p, n, 0xcbf29ce484222325ULL);
+    uint64_t h = fnv1a(img, CLASSIFY_MODEL_SUM_AT, 0xcbf29ce484222325ULL);
+
+    return fnv1a(img + CLASSIFY_MODEL_SUM_AT + 8, len - CLASSIFY_MODEL_SUM_AT - 8, h);
 }
 
 void classify_model_seal(unsigned char *img, size_t len)
 {
-    uint64_t sum =
-        classify_model_checksum(img + CLASSIFY_MODEL_SUMMED, len - CLASSIFY_MODEL_SUMMED);
+    uint64_t sum = classify_model_checksum(img, len);
 
     for (int i = 0; i < 8; i++) {
         img[CLASSIFY_MODEL_SUM_AT + i] = (unsigned char)(sum >> (8 * i));
@@ -487,8 +489,7 @@ static int check_header(const unsigned char *p, size_t len, struct header *h, st
                           "file is %zu bytes, its header says %llu (truncated or corrupt)", len,
                           (unsigned long long)want);
     }
-    if (classify_model_checksum(p + CLASSIFY_MODEL_SUMMED, len - CLASSIFY_MODEL_SUMMED) !=
-        h->checksum) {
+    if (classify_model_checksum(p, len) != h->checksum) {
         return np_err_set(err, NP_EPARSE, "checksum", "checksum mismatch (corrupt file)");
     }
     if (h->bits < CLASSIFY_MODEL_BUCKET_BITS_MIN || h->bits > CLASSIFY_MODEL_BUCKET_BITS_MAX ||

@@ -20,10 +20,9 @@
 #include "np/json.h"
 
 #define CLASSIFY_MODEL_MAGIC   "NPMODEL"
-#define CLASSIFY_MODEL_VERSION (2)
+#define CLASSIFY_MODEL_VERSION (3)
 #define CLASSIFY_MODEL_HEADER  (64) /* bytes before the first section */
-#define CLASSIFY_MODEL_SUM_AT  (32) /* where the header keeps the checksum */
-#define CLASSIFY_MODEL_SUMMED  (48) /* the checksum covers the bytes from here to the end */
+#define CLASSIFY_MODEL_SUM_AT  (32) /* where the header keeps the checksum (8 bytes) */
 #define CLASSIFY_MODEL_TAG_REC (16) /* bias f32, threshold f32, name offset u32, length u32 */
 #define CLASSIFY_MODEL_FEAT_REC                                                                    \
     (24) /* key u64, idf f32, weights u32, phrase offset u32, len u32                              \
@@ -91,9 +90,10 @@ bool classify_model_stopword(const char *s, size_t n);
 /* The key of a feature's title twin: the same unigram or bigram seen in the title. */
 uint64_t classify_model_title_key(uint64_t key);
 
-/* 64-bit FNV-1a of p[0..n) (the model file's checksum is that of its bytes from
- * CLASSIFY_MODEL_SUMMED on). */
-uint64_t classify_model_checksum(const unsigned char *p, size_t n);
+/* The checksum of a file image of len >= CLASSIFY_MODEL_HEADER bytes: 64-bit FNV-1a of every
+ * byte but the checksum field's own (version 2 left the first 48 out, so a corrupt flag word
+ * went unseen). */
+uint64_t classify_model_checksum(const unsigned char *img, size_t len);
 
 /* Writes the checksum of a file image of len >= CLASSIFY_MODEL_HEADER bytes into its header. */
 void classify_model_seal(unsigned char *img, size_t len);

@@ -145,7 +145,7 @@ static void test_text_invalid_utf8_separates(void **state)
 /* Each token carries classify_text_hash() of its normalised form, computed as it is written
  * (one masked 8-byte load for the last word): the same value as hashing the bytes apart, for
  * lengths around the 8-byte words and for tokens mapped through utf8proc. The values are pinned:
- * the learned model's files (version 2) keep feature keys made from them. */
+ * the learned model's files (version 2 on) keep feature keys made from them. */
 static void test_text_token_hash(void **state)
 {
     const char *s = "Oil, ABCDEFGH; Internationalisation CAF\xC3\x89 a ab abcdefg abcdefghi "
