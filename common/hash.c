@@ -1,7 +1,8 @@
-/* hash.c - content hashes (BLAKE2b from libsodium) as hex strings */
+/* hash.c - content hashes (BLAKE2b from libsodium) as hex strings, and table hashes */
 #include "np/hash.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <sodium.h>
 
@@ -11,6 +12,27 @@ void np_hash_hex(const void *data, size_t len, char *out)
 
     crypto_generichash(digest, sizeof(digest), data, len, NULL, 0);
     sodium_bin2hex(out, NP_HASH_HEX_LEN + 1, digest, sizeof(digest));
+}
+
+void np_hash_key_new(struct np_hash_key *k)
+{
+    /* sodium_init() picks the random source; it is idempotent and thread-safe. */
+    if (sodium_init() < 0) {
+        abort(); /* libsodium could not initialise: no random numbers to be had */
+    }
+    randombytes_buf(k->k, sizeof(k->k));
+}
+
+unsigned long long np_hash64_keyed(const struct np_hash_key *k, const void *data, size_t len)
+{
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h = 0;
+
+    crypto_shorthash(out, data, len, k->k);
+    for (size_t i = 0; i < sizeof(out); i++) {
+        h |= (uint64_t)out[i] << (8 * i);
+    }
+    return (unsigned long long)h;
 }
 
 unsigned long long np_hash64(const void *data, size_t len)

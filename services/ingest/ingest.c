@@ -939,7 +939,9 @@ static int turn(struct ingest *in, bool intake)
         if (!(items[k].revents & ZMQ_POLLIN)) {
             continue;
         }
-        for (int i = 0; i < BURST_MAX && (long)in->npend < in->cfg->sync_records; i++) {
+        for (int i = 0; i < BURST_MAX && (long)in->npend < in->cfg->sync_records &&
+                        in->pend_bytes < PENDING_BYTES_MAX;
+             i++) {
             if (window(in) >= (uint64_t)in->cfg->max_inflight) {
                 break;
             }

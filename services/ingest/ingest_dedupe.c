@@ -2,6 +2,9 @@
  *
  * Ids are kept as 64-bit hashes in an open-addressing table (linear probing, backward-shift
  * deletion) with a FIFO ring that says which one to forget next: 24 bytes per remembered id.
+ * Ids come from clients, so the hash is keyed with a secret drawn when the set is made
+ * (np_hash64_keyed()): with a plain hash a client could choose ids that all land in one slot and
+ * make every lookup walk them (a thousand times slower, measured), or that collide outright.
  * A hash collision between two different ids would answer "duplicate" for a new article, which
  * is then not journaled; with 64-bit hashes and 200,000 ids the chance per article is about
  * 1e-14. The set is an answer to "have I seen this?", not the guarantee of one row per id:
@@ -16,6 +19,7 @@
 #include "np/hash.h"
 
 struct ingest_dedupe {
+    struct np_hash_key key;
     uint64_t *table; /* 0 = empty */
     size_t mask;
     uint64_t *fifo; /* the remembered hashes, oldest at head once full */
@@ -24,9 +28,9 @@ struct ingest_dedupe {
     size_t count;
 };
 
-static uint64_t key_of(const char *id)
+static uint64_t key_of(const struct ingest_dedupe *d, const char *id)
 {
-    uint64_t h = np_hash64(id, strlen(id));
+    uint64_t h = np_hash64_keyed(&d->key, id, strlen(id));
 
     return h != 0 ? h : 1;
 }
@@ -42,6 +46,7 @@ struct ingest_dedupe *ingest_dedupe_new(size_t capacity)
     while (slots < 2 * capacity) {
         slots *= 2;
     }
+    np_hash_key_new(&d->key);
     d->cap = capacity;
     d->mask = slots - 1;
     d->table = calloc(slots, sizeof(*d->table));
@@ -65,7 +70,7 @@ void ingest_dedupe_destroy(struct ingest_dedupe **dp)
 
 bool ingest_dedupe_seen(const struct ingest_dedupe *d, const char *id)
 {
-    uint64_t k = key_of(id);
+    uint64_t k = key_of(d, id);
 
     if (d->cap == 0) {
         return false;
@@ -104,7 +109,7 @@ static void table_remove(struct ingest_dedupe *d, uint64_t k)
 
 void ingest_dedupe_add(struct ingest_dedupe *d, const char *id)
 {
-    uint64_t k = key_of(id);
+    uint64_t k = key_of(d, id);
     size_t i = 0;
 
     if (d->cap == 0) {

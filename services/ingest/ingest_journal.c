@@ -448,6 +448,12 @@ static int recover_segment(struct ingest_journal *j, struct segment *s, ingest_r
         }
         s->size = off;
     }
+    /* Seqs never go back, even past a cut: the .ack file may name seqs of records cut just now,
+     * and a new article given one of them would be taken for acknowledged (skipped at the next
+     * replay, its slot freed by a late ack of the old one). */
+    if (nacked > 0 && acked[nacked - 1] >= j->next_seq) {
+        j->next_seq = acked[nacked - 1] + 1;
+    }
 out:
     free(acked);
     np_buf_cleanup(&rec);

@@ -199,6 +199,45 @@ static void test_corrupt_record_is_not_replayed(void **state)
     ingest_journal_close(&j);
 }
 
+/* A cut record whose seq was acknowledged: its seq is not given again, or the next article with
+ * it would be taken for acknowledged and never replayed. */
+static void test_cut_acked_seqs_are_not_reused(void **state)
+{
+    const char *dir = *state;
+    struct ingest_journal *j = NULL;
+    struct ingest_jpos pos[5];
+    struct replayed r = { 0 };
+    char name[300];
+    char path[1024];
+    FILE *f = NULL;
+
+    assert_int_equal(ingest_journal_open(dir, 1 << 20, NULL, NULL, &j, NULL), 0);
+    append_n(j, 5, pos);
+    assert_int_equal(ingest_journal_sync(j), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ingest_journal_done(j, (uint64_t)i + 1, &pos[i]), 0);
+    }
+    ingest_journal_close(&j);
+    first_segment(dir, name, sizeof(name)); /* the .ack file sorts first: the .log beside it */
+    snprintf(path, sizeof(path), "%s/%.*s.log", dir, (int)(strlen(name) - 4), name);
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(pos[2].offset + pos[2].len - 3), SEEK_SET), 0);
+    assert_int_equal(fputc('X', f), 'X'); /* records 3-5 are cut at the next open */
+    fclose(f);
+
+    assert_int_equal(ingest_journal_open(dir, 1 << 20, collect, &r, &j, NULL), 0);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(ingest_journal_next_seq(j), 6);
+    append_n(j, 2, pos); /* seqs 6 and 7, never acknowledged */
+    ingest_journal_close(&j);
+    assert_int_equal(ingest_journal_open(dir, 1 << 20, collect, &r, &j, NULL), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.seqs[0], 6);
+    assert_int_equal(r.seqs[1], 7);
+    ingest_journal_close(&j);
+}
+
 static void test_done_segments_are_deleted(void **state)
 {
     const char *dir = *state;
@@ -407,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_reopen_replays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_record_is_not_replayed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_acked_seqs_are_not_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_segments_are_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_checks_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acks_survive_reopen_out_of_order, setup, teardown),
