@@ -540,19 +540,37 @@ static void test_garbled_messages_become_rejections(void **state)
     json_decref(env);
 }
 
+/* A trigger that refuses the title "poison" (SQLSTATE 23514), as a CHECK written by a DBA would. */
+static void refuse_poison(PGconn *conn)
+{
+    exec_ok(conn, "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS $$"
+                  " BEGIN IF NEW.title = 'poison' THEN"
+                  " RAISE EXCEPTION 'poison title' USING ERRCODE = '23514'; END IF;"
+                  " RETURN NEW; END $$");
+    exec_ok(conn, "CREATE TRIGGER refuse_title BEFORE INSERT ON articles FOR EACH ROW "
+                  "EXECUTE FUNCTION refuse_title()");
+}
+
+/* Writes the fixture's messages, which must all land as n new articles. */
+static void assert_all_land(struct fixture *f, size_t n)
+{
+    struct store_stats st;
+    char count[32];
+
+    assert_int_equal(write_all(f, &st), 0);
+    assert_int_equal(st.articles, n);
+    assert_int_equal(st.dropped, 0);
+    snprintf(count, sizeof(count), "%zu", n);
+    assert_query(f->conn, "SELECT count(*) FROM articles", count);
+}
+
 static void test_bad_rows_are_isolated(void **state)
 {
     struct fixture *f = *state;
     struct store_stats st;
     const char *bad_date = NULL;
 
-    /* A trigger that refuses one title, as a CHECK written by a DBA would. */
-    exec_ok(f->conn, "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS $$"
-                     " BEGIN IF NEW.title = 'poison' THEN"
-                     " RAISE EXCEPTION 'poison title' USING ERRCODE = '23514'; END IF;"
-                     " RETURN NEW; END $$");
-    exec_ok(f->conn, "CREATE TRIGGER refuse_title BEFORE INSERT ON articles FOR EACH ROW "
-                     "EXECUTE FUNCTION refuse_title()");
+    refuse_poison(f->conn);
     for (int i = 0; i < 20; i++) {
         char id[16];
         json_t *art = NULL;
@@ -599,10 +617,7 @@ static void test_read_only_database_drops_nothing(void **state)
         assert_int_not_equal(f->msgs[i]->outcome, STORE_DROPPED);
     }
     exec_ok(f->conn, "SET default_transaction_read_only = off");
-    assert_int_equal(write_all(f, &st), 0);
-    assert_int_equal(st.articles, 2);
-    assert_int_equal(st.dropped, 0);
-    assert_query(f->conn, "SELECT count(*) FROM articles", "2");
+    assert_all_land(f, 2);
     assert_query(f->conn, "SELECT count(*) FROM rejected_messages", "0");
 }
 
@@ -644,12 +659,7 @@ static void test_copy_of_a_refused_article_waits_for_redelivery(void **state)
     struct fixture *f = *state;
     struct store_stats st;
 
-    exec_ok(f->conn, "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS $$"
-                     " BEGIN IF NEW.title = 'poison' THEN"
-                     " RAISE EXCEPTION 'poison title' USING ERRCODE = '23514'; END IF;"
-                     " RETURN NEW; END $$");
-    exec_ok(f->conn, "CREATE TRIGGER refuse_title BEFORE INSERT ON articles FOR EACH ROW "
-                     "EXECUTE FUNCTION refuse_title()");
+    refuse_poison(f->conn);
     add_msg(f, envelope(500, "twice"), article("twice", "poison"));
     add_msg(f, envelope(501, "twice"), article("twice", "Fine"));
     add_msg(f, envelope(502, "other"), article("other", "Fine"));
@@ -686,9 +696,7 @@ static void test_lost_connection_is_transient(void **state)
     PQreset(f->conn);
     assert_int_equal(PQstatus(f->conn), CONNECTION_OK);
     assert_int_equal(store_db_prepare(f->conn), 0);
-    assert_int_equal(write_all(f, &st), 0);
-    assert_int_equal(st.articles, 1);
-    assert_query(f->conn, "SELECT count(*) FROM articles", "1");
+    assert_all_land(f, 1);
 }
 
 static void test_error_kinds(void **state)

@@ -789,6 +789,26 @@ static void test_train_reports_bad_lines(void **state)
     write_input(input, NULL);
 }
 
+/* Runs the trainer, which must fail (2) saying `why` and write no model. */
+static void assert_train_fails(const struct train_opts *o, const char *why)
+{
+    FILE *out = fopen("/dev/null", "w");
+    FILE *errout = tmpfile();
+    char text[512] = { 0 };
+
+    assert_non_null(out);
+    assert_non_null(errout);
+    assert_int_equal(train_run(o, out, errout), 2);
+    rewind(errout);
+    assert_true(fread(text, 1, sizeof(text) - 1, errout) > 0);
+    if (strstr(text, why) == NULL) {
+        fail_msg("expected \"%s\" in: %s", why, text);
+    }
+    assert_int_not_equal(access(o->output, F_OK), 0);
+    fclose(out);
+    fclose(errout);
+}
+
 /* A model classify would refuse (here more tags than the loader takes) is not written, and
  * the trainer says why and fails; so does a run where no tag has enough articles. */
 static void test_train_writes_only_what_classify_loads(void **state)
@@ -799,12 +819,7 @@ static void test_train_writes_only_what_classify_loads(void **state)
     char path[160];
     const char *inputs[1] = { input };
     FILE *f = NULL;
-    FILE *out = fopen("/dev/null", "w");
-    FILE *errout = tmpfile();
-    char text[512] = { 0 };
 
-    assert_non_null(out);
-    assert_non_null(errout);
     snprintf(input, sizeof(input), "%s/many-tags.jsonl", fx->dir);
     snprintf(path, sizeof(path), "%s/many-tags.bin", fx->dir);
     f = fopen(input, "w");
@@ -819,23 +834,10 @@ static void test_train_writes_only_what_classify_loads(void **state)
     o.output = path;
     o.folds = 0;
     o.min_df = 1;
-    assert_int_equal(train_run(&o, out, errout), 2);
-    rewind(errout);
-    assert_true(fread(text, 1, sizeof(text) - 1, errout) > 0);
-    assert_non_null(strstr(text, "the model would not load in classify, not written"));
-    assert_int_not_equal(access(path, F_OK), 0);
-
-    rewind(errout);
-    memset(text, 0, sizeof(text));
+    assert_train_fails(&o, "the model would not load in classify, not written");
     inputs[0] = fx->input;
     o.min_positives = 1000;
-    assert_int_equal(train_run(&o, out, errout), 2);
-    rewind(errout);
-    assert_true(fread(text, 1, sizeof(text) - 1, errout) > 0);
-    assert_non_null(strstr(text, "no tag has 1000 articles or more"));
-    assert_int_not_equal(access(path, F_OK), 0);
-    fclose(out);
-    fclose(errout);
+    assert_train_fails(&o, "no tag has 1000 articles or more");
 }
 
 int main(void)

@@ -172,26 +172,34 @@ static void test_torn_tail_is_cut(void **state)
     ingest_journal_close(&j);
 }
 
+/* Flips a payload byte of the record at pos in the first segment's .log (the .ack file beside
+ * it, when there is one, sorts first). */
+static void corrupt_record(const char *dir, const struct ingest_jpos *pos)
+{
+    char name[300];
+    char path[1024];
+    FILE *f = NULL;
+
+    first_segment(dir, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%.*s.log", dir, (int)(strlen(name) - 4), name);
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(pos->offset + pos->len - 3), SEEK_SET), 0);
+    assert_int_equal(fputc('X', f), 'X');
+    fclose(f);
+}
+
 static void test_corrupt_record_is_not_replayed(void **state)
 {
     const char *dir = *state;
     struct ingest_journal *j = NULL;
     struct ingest_jpos pos[3];
     struct replayed r = { 0 };
-    char name[300];
-    char path[1024];
-    FILE *f = NULL;
 
     assert_int_equal(ingest_journal_open(dir, 1 << 20, NULL, NULL, &j, NULL), 0);
     append_n(j, 3, pos);
     ingest_journal_close(&j);
-    first_segment(dir, name, sizeof(name));
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "r+b");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, (long)(pos[1].offset + pos[1].len - 3), SEEK_SET), 0);
-    assert_int_equal(fputc('X', f), 'X'); /* flip a payload byte of record 2 */
-    fclose(f);
+    corrupt_record(dir, &pos[1]);
 
     assert_int_equal(ingest_journal_open(dir, 1 << 20, collect, &r, &j, NULL), 0);
     assert_int_equal(r.n, 1);
@@ -207,9 +215,6 @@ static void test_cut_acked_seqs_are_not_reused(void **state)
     struct ingest_journal *j = NULL;
     struct ingest_jpos pos[5];
     struct replayed r = { 0 };
-    char name[300];
-    char path[1024];
-    FILE *f = NULL;
 
     assert_int_equal(ingest_journal_open(dir, 1 << 20, NULL, NULL, &j, NULL), 0);
     append_n(j, 5, pos);
@@ -218,13 +223,7 @@ static void test_cut_acked_seqs_are_not_reused(void **state)
         assert_int_equal(ingest_journal_done(j, (uint64_t)i + 1, &pos[i]), 0);
     }
     ingest_journal_close(&j);
-    first_segment(dir, name, sizeof(name)); /* the .ack file sorts first: the .log beside it */
-    snprintf(path, sizeof(path), "%s/%.*s.log", dir, (int)(strlen(name) - 4), name);
-    f = fopen(path, "r+b");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, (long)(pos[2].offset + pos[2].len - 3), SEEK_SET), 0);
-    assert_int_equal(fputc('X', f), 'X'); /* records 3-5 are cut at the next open */
-    fclose(f);
+    corrupt_record(dir, &pos[2]); /* records 3-5 are cut at the next open */
 
     assert_int_equal(ingest_journal_open(dir, 1 << 20, collect, &r, &j, NULL), 0);
     assert_int_equal(r.n, 0);
