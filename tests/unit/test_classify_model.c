@@ -83,6 +83,18 @@ static void write_input(const char *path, const char *extra)
     fclose(f);
 }
 
+/* Options for training on one small input: every word a feature, `folds` folds. */
+static void small_opts(struct train_opts *o, const char **inputs, const char *output,
+                       unsigned folds)
+{
+    train_opts_init(o);
+    o->inputs = inputs;
+    o->n_inputs = 1;
+    o->output = output;
+    o->folds = folds;
+    o->min_df = 1;
+}
+
 static int train_file(const char *input, const char *model, unsigned threads, FILE *errout)
 {
     struct train_opts o;
@@ -90,12 +102,7 @@ static int train_file(const char *input, const char *model, unsigned threads, FI
     FILE *out = fopen("/dev/null", "w");
     int rc = 0;
 
-    train_opts_init(&o);
-    o.inputs = inputs;
-    o.n_inputs = 1;
-    o.output = model;
-    o.folds = 3;
-    o.min_df = 1;
+    small_opts(&o, inputs, model, 3);
     o.threads = threads;
     rc = train_run(&o, out, errout);
     fclose(out);
@@ -828,12 +835,7 @@ static void test_train_writes_only_what_classify_loads(void **state)
         fprintf(f, "{\"title\": \"word%d common\", \"tags\": [\"t%d\"]}\n", i, i);
     }
     fclose(f);
-    train_opts_init(&o);
-    o.inputs = inputs;
-    o.n_inputs = 1;
-    o.output = path;
-    o.folds = 0;
-    o.min_df = 1;
+    small_opts(&o, inputs, path, 0);
     assert_train_fails(&o, "the model would not load in classify, not written");
     inputs[0] = fx->input;
     o.min_positives = 1000;
