@@ -5,8 +5,9 @@
  * is taken as a model with its checksum field recomputed first (when it is long enough for a
  * header): the bounds checks behind it are what gets fuzzed. A model that loads is run once on
  * a small fixed article and its tags written, so the scorer and the evidence are exercised too.
- * Seeds: fuzz/corpus/model/small.model, a 6 KB model trained on our own sentences, and
- * small-stopwords.model, the same sentences trained with function words left out (header flag).
+ * Seeds: fuzz/corpus/model/small.model, a 6 KB model trained on our own sentences;
+ * small-stopwords.model, the same sentences trained with function words left out (header flag);
+ * small-stems.model, the unit tests' sentences trained with stems too (header flag).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,9 +8,13 @@
  * alike; version 1 hashed byte by byte, FNV-1a. A bigram's key mixes its two tokens' keys. A model
  * with title features (header flag) also counts each unigram and bigram of the title under a second
  * key, its title twin (classify_model_title_key()): a word in a headline then weighs apart from the
- * same word in the body. The model's vocabulary is looked up by key prefix
- * (classify_model_prefix(): the top bucket bits + 23 bits of the key), which the trainer uses
- * too: an article's key is the vocabulary feature with the same prefix, or no feature.
+ * same word in the body. A model with stems (header flag) also counts each unigram as its first
+ * four characters under a key of its own (stem_key()), a crude stem that lets
+ * "acquired" in an article count for what "acquisition" taught, with no stemmer's per-word cost
+ * (Snowball's English stems instead measured lower: docs/MEASUREMENTS.md). The model's vocabulary
+ * is looked up by key prefix (classify_model_prefix(): the top bucket bits + 23 bits of the key),
+ * which the trainer uses too: an article's key is the vocabulary feature with the same prefix, or
+ * no feature.
  *
  * Value of a feature in an article: (1 + ln tf) x idf / norm, with norm = sqrt(sum over the
  * article's vocabulary features of ((1 + ln tf) x norm idf)^2); the norm idf is the idf rounded
@@ -21,9 +25,9 @@
  *
  * File format (little-endian; newspipe-train writes it):
  *   header, 64 bytes: "NPMODEL\0", u32 version (3), u32 tags, u32 features, u32 weights,
- *     u32 phrase bytes, u32 flags (bit 0: title features, bit 1: stop words left out, the rest
- *     0), u64 checksum (FNV-1a 64 of every byte of the file but these 8), u64 reserved (0),
- *     u32 bucket bits (4..24), f32 idf step, u64 reserved (0)
+ *     u32 phrase bytes, u32 flags (bit 0: title features, bit 1: stop words left out, bit 2:
+ *     stems, the rest 0), u64 checksum (FNV-1a 64 of every byte of the file but these 8),
+ *     u64 reserved (0), u32 bucket bits (4..24), f32 idf step, u64 reserved (0)
  *   tags: per tag f32 bias, f32 threshold, u32 name offset, u32 name length (in phrases)
  *   features (the whole vocabulary: the norm needs each one's idf), sorted by key, prefixes
  *     distinct: u64 key, f32 idf, u32 number of weights (0 or more), u32 phrase offset, u32
@@ -167,6 +171,7 @@ struct classify_model {
     float idf_step;
     bool title; /* title features (CLASSIFY_MODEL_FLAG_TITLE) */
     bool stop;  /* stop words left out (CLASSIFY_MODEL_FLAG_STOPWORDS) */
+    bool stems; /* each word also as its stem (CLASSIFY_MODEL_FLAG_STEMS) */
     size_t file_bytes;
     struct mtag *tags;       /* owned */
     struct mbucket *buckets; /* owned, 2^bits + 1 */
@@ -268,6 +273,26 @@ uint64_t classify_model_title_key(uint64_t key)
     return nonzero(mix64(key ^ 0x5bd1e9955bd1e995ULL));
 }
 
+/* The key of a stem (CLASSIFY_MODEL_FLAG_STEMS), from the hash of its bytes: apart from the
+ * word's own key when the word is its own stem. */
+static inline uint64_t stem_key(uint64_t stem_hash)
+{
+    return nonzero(mix64(stem_hash ^ 0x2545F4914F6CDD1DULL));
+}
+
+size_t classify_model_stem_len(const char *s, size_t n)
+{
+    size_t len = 0;
+
+    for (int c = 0; c < CLASSIFY_MODEL_STEM_CHARS && len < n; c++) {
+        len++;
+        while (len < n && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            len++; /* a continuation byte: the same character */
+        }
+    }
+    return len;
+}
+
 static inline bool is_number(const char *s)
 {
     return s[0] >= '0' && s[0] <= '9';
@@ -335,25 +360,34 @@ bool classify_model_stopword(const char *s, size_t n)
 }
 
 /*
- * The one walk over a text's features: fn is called for each unigram, then, from the second
- * word of two in a row, for their bigram; numbers and, when stop is set, stop words are left
- * out and break pairs (stop_init() has run). static inline, so that classify_model_add()'s fn is
- * inlined into it; the trainer's goes through a pointer (classify_model_features()).
+ * The one walk over a text's features: fn is called for each unigram, then, when stems is set,
+ * for its stem, then, from the second word of two in a row, for their bigram; numbers and, when
+ * stop is set, stop words are left out and break pairs (stop_init() has run). static inline, so
+ * that classify_model_add()'s fn is inlined into it; the trainer's goes through a pointer
+ * (classify_model_features()).
  */
-static inline void walk_features(const struct classify_tokens *t, bool stop,
+static inline void walk_features(const struct classify_tokens *t, bool stop, bool stems,
                                  classify_model_feature_fn fn, void *ctx)
 {
     uint64_t prev = 0;
     bool have_prev = false;
 
     for (size_t i = 0; i < t->len; i++) {
+        const char *w = classify_token_norm(t, i);
         uint64_t k = t->tok[i].hash;
 
-        if (is_number(classify_token_norm(t, i)) || (stop && is_stopword(k))) {
+        if (is_number(w) || (stop && is_stopword(k))) {
             have_prev = false;
             continue;
         }
         fn(ctx, k, t, i, 1);
+        if (stems) {
+            size_t n = t->tok[i].norm_len;
+            size_t len = classify_model_stem_len(w, n);
+
+            /* A word no longer than a stem is its own: its hash is at hand. */
+            fn(ctx, stem_key(len == n ? k : classify_text_hash(w, len)), t, i, 0);
+        }
         if (have_prev) {
             fn(ctx, bigram_key(prev, k), t, i - 1, 2);
         }
@@ -369,7 +403,8 @@ int classify_model_features(struct classify_tokens *t, const char *text, size_t 
         return NP_ENOMEM;
     }
     pthread_once(&stop_once, stop_init);
-    walk_features(t, (flags & CLASSIFY_MODEL_FLAG_STOPWORDS) != 0, fn, ctx);
+    walk_features(t, (flags & CLASSIFY_MODEL_FLAG_STOPWORDS) != 0,
+                  (flags & CLASSIFY_MODEL_FLAG_STEMS) != 0, fn, ctx);
     return 0;
 }
 
@@ -737,6 +772,7 @@ struct classify_model *classify_model_load_mem(const void *buf, size_t len, stru
     m->idf_step = h.idf_step;
     m->title = (h.flags & CLASSIFY_MODEL_FLAG_TITLE) != 0;
     m->stop = (h.flags & CLASSIFY_MODEL_FLAG_STOPWORDS) != 0;
+    m->stems = (h.flags & CLASSIFY_MODEL_FLAG_STEMS) != 0;
     pthread_once(&stop_once, stop_init);
     m->file_bytes = len;
     if (alloc_model(m) != 0) {
@@ -1014,9 +1050,9 @@ static inline void add_title_feature(void *ctx, uint64_t key, const struct class
 void classify_model_add(struct classify_model *m, const struct classify_tokens *t, bool title)
 {
     if (title && m->title) {
-        walk_features(t, m->stop, add_title_feature, m);
+        walk_features(t, m->stop, m->stems, add_title_feature, m);
     } else {
-        walk_features(t, m->stop, add_feature, m);
+        walk_features(t, m->stop, m->stems, add_feature, m);
     }
 }
 

@@ -38,10 +38,15 @@
 /* Header flags. TITLE: the vocabulary also has title features, each unigram and bigram of the
  * title field once more under its own key (classify_model_title_key()). STOPWORDS: English
  * function words (the list in classify_model.c) are not features and, like numbers, break
- * bigrams. */
+ * bigrams. STEMS: each unigram also counts as its stem, its first CLASSIFY_MODEL_STEM_CHARS
+ * characters, under a key of its own (classify_model_stem_key()): "acquire", "acquired" and
+ * "acquisition" share the stem "acqu"; a word that short is its own stem. */
 #define CLASSIFY_MODEL_FLAG_TITLE     (1u)
 #define CLASSIFY_MODEL_FLAG_STOPWORDS (2u)
-#define CLASSIFY_MODEL_FLAGS          (CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS)
+#define CLASSIFY_MODEL_FLAG_STEMS     (4u)
+#define CLASSIFY_MODEL_FLAGS                                                                       \
+    (CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS | CLASSIFY_MODEL_FLAG_STEMS)
+#define CLASSIFY_MODEL_STEM_CHARS (4)
 
 /*
  * What trainer and scorer share about the vocabulary lookup: a key's bucket (its top `bits`
@@ -68,17 +73,19 @@ float classify_model_norm_idf(float idf, float step);
 struct classify_model;
 
 /*
- * Called once per feature occurrence of a text: key (never 0), and the tokens it is made of,
- * t->tok[i] and, for a bigram (n == 2), t->tok[i + 1].
+ * Called once per feature occurrence of a text: key (never 0), and the tokens it is made of:
+ * t->tok[i] for a unigram (n == 1), t->tok[i] and t->tok[i + 1] for a bigram (n == 2), and for a
+ * stem (n == 0) the first classify_model_stem_len() bytes of t->tok[i].
  */
 typedef void (*classify_model_feature_fn)(void *ctx, uint64_t key, const struct classify_tokens *t,
                                           size_t i, size_t n);
 
 /*
  * Tokenises text[0..len) into t (reused scratch) and calls fn for each unigram and bigram
- * feature, in text order. Tokens that start with a digit are left out and break bigrams; with
- * CLASSIFY_MODEL_FLAG_STOPWORDS in flags (the other flags are ignored) so are function words.
- * Returns 0 or NP_ENOMEM.
+ * feature, in text order; with CLASSIFY_MODEL_FLAG_STEMS in flags, each unigram's stem right
+ * after it. Tokens that start with a digit are left out and break bigrams; with
+ * CLASSIFY_MODEL_FLAG_STOPWORDS so are function words. CLASSIFY_MODEL_FLAG_TITLE is ignored
+ * (title twins are the caller's). Returns 0 or NP_ENOMEM.
  */
 int classify_model_features(struct classify_tokens *t, const char *text, size_t len, unsigned flags,
                             classify_model_feature_fn fn, void *ctx);
@@ -89,6 +96,10 @@ bool classify_model_stopword(const char *s, size_t n);
 
 /* The key of a feature's title twin: the same unigram or bigram seen in the title. */
 uint64_t classify_model_title_key(uint64_t key);
+
+/* The length in bytes of the stem of the normalised token s[0..n): its first
+ * CLASSIFY_MODEL_STEM_CHARS UTF-8 characters, or all of it. */
+size_t classify_model_stem_len(const char *s, size_t n);
 
 /* The checksum of a file image of len >= CLASSIFY_MODEL_HEADER bytes: 64-bit FNV-1a of every
  * byte but the checksum field's own (version 2 left the first 48 out, so a corrupt flag word

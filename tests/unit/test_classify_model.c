@@ -443,8 +443,9 @@ static void test_model_title_features(void **state)
 
     assert_non_null(m);
     assert_non_null(img);
-    assert_int_equal(get_u32(fx->img + 28),
-                     CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS);
+    assert_int_equal(get_u32(fx->img + 28), CLASSIFY_MODEL_FLAG_TITLE |
+                                                CLASSIFY_MODEL_FLAG_STOPWORDS |
+                                                CLASSIFY_MODEL_FLAG_STEMS);
     /* The trainer learnt oil words in titles as title features too: a title scores higher. */
     title = crude_score(m, text, true);
     body = crude_score(m, text, false);
@@ -452,7 +453,7 @@ static void test_model_title_features(void **state)
     classify_model_destroy(&m);
     /* Without the flag the title is read as any field. */
     memcpy(img, fx->img, fx->len);
-    put_u32(img + 28, CLASSIFY_MODEL_FLAG_STOPWORDS);
+    put_u32(img + 28, CLASSIFY_MODEL_FLAG_STOPWORDS | CLASSIFY_MODEL_FLAG_STEMS);
     reseal(img, fx->len);
     m = classify_model_load_mem(img, fx->len, &err);
     assert_non_null(m);
@@ -569,6 +570,72 @@ static void test_model_stopwords(void **state)
     assert_int_equal(classify_model_features(&t, text, strlen(text), 0, collect_key, &all), 0);
     assert_int_equal(all.n, 15); /* 8 words, 7 pairs */
     classify_tokens_cleanup(&t);
+}
+
+/* With the stems flag each word is followed by its stem, the first four characters (UTF-8
+ * characters, not bytes); words with one stem share its key, and a short word's stem is a key
+ * apart from the word's own. */
+static void test_model_stems(void **state)
+{
+    struct classify_tokens t;
+    struct keys k = { { 0 }, 0 };
+    struct keys plain = { { 0 }, 0 };
+    const char *text = "Acquired acquisition oil";
+
+    (void)state;
+    classify_tokens_init(&t);
+    assert_int_equal(
+        classify_model_features(&t, text, strlen(text), CLASSIFY_MODEL_FLAG_STEMS, collect_key, &k),
+        0);
+    /* acquired, acqu*, acquisition, acqu*, "acquired acquisition", oil, oil*, "acquisition oil" */
+    assert_int_equal(k.n, 8);
+    assert_true(k.key[0] == t.tok[0].hash);
+    assert_true(k.key[1] == k.key[3]);
+    assert_true(k.key[1] != k.key[0] && k.key[1] != k.key[2]);
+    assert_true(k.key[5] == t.tok[2].hash);
+    assert_true(k.key[6] != k.key[5]);
+    assert_int_equal(classify_model_features(&t, text, strlen(text), 0, collect_key, &plain), 0);
+    assert_int_equal(plain.n, 5);
+    assert_int_equal(classify_model_stem_len("müller", strlen("müller")), 5); /* "müll" */
+    assert_int_equal(classify_model_stem_len("oil", 3), 3);
+    assert_int_equal(classify_model_stem_len("", 0), 0);
+    classify_tokens_cleanup(&t);
+}
+
+/* A model with stems scores words it never saw by what their stems learnt ("crudes" by
+ * "crude"), and names the stem in its evidence; read without the flag it does not. */
+static void test_model_stems_score_unseen_words(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct np_buf o = { 0 };
+    const char *a[3] = { NULL, NULL, "Crudes and refineries: outputs" };
+    unsigned char *img = malloc(fx->len);
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    int32_t crude = classify_model_tag_index(m, "crude");
+    double with = 0;
+    double without = 0;
+
+    assert_non_null(m);
+    assert_non_null(img);
+    assert_int_equal(classify_model_score(m, a, 3), 0);
+    assert_true(classify_model_margin(m, crude, &with));
+    assert_int_equal(classify_model_ngiven(m), 1);
+    assert_int_equal(classify_model_write(m, &o, false), 1);
+    assert_non_null(strstr(o.p, "\"phrase\":\"crud*\""));
+    classify_model_destroy(&m);
+    memcpy(img, fx->img, fx->len);
+    put_u32(img + 28, CLASSIFY_MODEL_FLAG_TITLE | CLASSIFY_MODEL_FLAG_STOPWORDS);
+    reseal(img, fx->len);
+    m = classify_model_load_mem(img, fx->len, &err);
+    assert_non_null(m);
+    assert_int_equal(classify_model_score(m, a, 3), 0);
+    assert_true(classify_model_margin(m, crude, &without));
+    assert_int_equal(classify_model_ngiven(m), 0);
+    assert_true(with > without + 0.5);
+    classify_model_destroy(&m);
+    free(o.p);
+    free(img);
 }
 
 static void test_model_truncated_refused(void **state)
@@ -852,6 +919,8 @@ int main(void)
         cmocka_unit_test(test_engine_model_policy),
         cmocka_unit_test(test_engine_model_path),
         cmocka_unit_test(test_model_stopwords),
+        cmocka_unit_test(test_model_stems),
+        cmocka_unit_test(test_model_stems_score_unseen_words),
         cmocka_unit_test(test_model_feature_keys_pinned),
         cmocka_unit_test(test_model_many_distinct_words),
         cmocka_unit_test(test_model_truncated_refused),

@@ -18,6 +18,7 @@ static const char usage[] =
     "  --loss L               hinge (L1-loss SVM, default) or squared-hinge (L2-loss)\n"
     "  --no-title-features    title words and pairs only as the body's are, not also apart\n"
     "  --keep-stop-words      function words (the, of, said, ...) as features too\n"
+    "  --no-stems             words not also as their first 4 characters (acqu*)\n"
     "  --min-df N             keep features in at least N articles (default 2)\n"
     "  --min-positives N      train tags with at least N articles (default 1)\n"
     "  --prune X              drop weights with |w| < X (default 0.15)\n"
@@ -42,7 +43,8 @@ enum {
     OPT_NO_PER_TAG,
     OPT_LOSS,
     OPT_NO_TITLE,
-    OPT_KEEP_STOP
+    OPT_KEEP_STOP,
+    OPT_NO_STEMS
 };
 
 static const struct option longopts[] = {
@@ -62,6 +64,7 @@ static const struct option longopts[] = {
     { "loss", required_argument, NULL, OPT_LOSS },
     { "no-title-features", no_argument, NULL, OPT_NO_TITLE },
     { "keep-stop-words", no_argument, NULL, OPT_KEEP_STOP },
+    { "no-stems", no_argument, NULL, OPT_NO_STEMS },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -197,6 +200,9 @@ static bool set_option(struct train_opts *o, int c, const char *arg)
             break;
         case OPT_KEEP_STOP:
             o->stopwords = false;
+            break;
+        case OPT_NO_STEMS:
+            o->stems = false;
             break;
         default:
             ok = false;

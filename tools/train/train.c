@@ -5,16 +5,16 @@
  * that is not such an object is reported with its number and the reason, and skipped.
  *
  * Features are those classify_model_features() defines (unigrams and bigrams of the rules'
- * normalised tokens, numbers and, unless --keep-stop-words, function words left out; the header
- * flags say which), and (unless --no-title-features) those of the title
- * once more as title twins (classify_model_title_key(), phrase "title: ..."), so a headline word
- * weighs apart from the same word in the body; kept when they occur in at least min_df articles;
- * value (1 + ln tf) x idf with idf = ln((N + 1) / (df + 1)) + 1, divided by the article's norm,
- * sqrt(sum of ((1 + ln tf) x idf)^2) with each idf rounded to one of 255 steps
- * (classify_model_norm_idf()). An article's key is the vocabulary feature with the same key
- * prefix (classify_model_prefix()), as in classify; of two features with one prefix (about one
- * in 10^5 models) the first is kept. The vocabulary and idf come from all articles (no labels
- * involved), also in cross-validation.
+ * normalised tokens, numbers and, unless --keep-stop-words, function words left out; unless
+ * --no-stems, each word's first four characters, a crude stem; the header flags say which), and
+ * (unless --no-title-features) those of the title once more as title twins
+ * (classify_model_title_key(), phrase "title: ..."), so a headline word weighs apart from the same
+ * word in the body; kept when they occur in at least min_df articles; value (1 + ln tf) x idf with
+ * idf = ln((N + 1) / (df + 1)) + 1, divided by the article's norm, sqrt(sum of ((1 + ln tf) x
+ * idf)^2) with each idf rounded to one of 255 steps (classify_model_norm_idf()). An article's key
+ * is the vocabulary feature with the same key prefix (classify_model_prefix()), as in classify; of
+ * two features with one prefix (about one in 10^5 models) the first is kept. The vocabulary and idf
+ * come from all articles (no labels involved), also in cross-validation.
  *
  * Per tag, one L2-regularised linear SVM with hinge loss (L1-loss; --loss squared-hinge for the
  * L2-loss SVM) and a bias term, solved by dual coordinate descent (Hsieh et al., ICML 2008) with
@@ -190,7 +190,14 @@ static void on_feature(void *ctx, uint64_t key, const struct classify_tokens *t,
         if (d->twin) {
             add_str(d, "title: ", 7);
         }
-        add_str(d, classify_token_norm(t, i), t->tok[i].norm_len);
+        if (n == 0) { /* a stem, written "acqu*" */
+            const char *w = classify_token_norm(t, i);
+
+            add_str(d, w, classify_model_stem_len(w, t->tok[i].norm_len));
+            add_str(d, "*", 1);
+        } else {
+            add_str(d, classify_token_norm(t, i), t->tok[i].norm_len);
+        }
         if (n == 2) {
             add_str(d, " ", 1);
             add_str(d, classify_token_norm(t, i + 1), t->tok[i + 1].norm_len);
@@ -238,7 +245,8 @@ static uint32_t tag_id(struct data *d, const char *name)
 static unsigned model_flags(const struct train_opts *o)
 {
     return (o->title_features ? CLASSIFY_MODEL_FLAG_TITLE : 0) |
-           (o->stopwords ? CLASSIFY_MODEL_FLAG_STOPWORDS : 0);
+           (o->stopwords ? CLASSIFY_MODEL_FLAG_STOPWORDS : 0) |
+           (o->stems ? CLASSIFY_MODEL_FLAG_STEMS : 0);
 }
 
 /* Checks one parsed line; returns NULL when it is usable, else why not (static text). */
@@ -1257,6 +1265,7 @@ void train_opts_init(struct train_opts *o)
     o->loss = TRAIN_HINGE;
     o->title_features = true;
     o->stopwords = true;
+    o->stems = true;
     o->per_tag = true;
 }
 
@@ -1437,10 +1446,11 @@ int train_run(const struct train_opts *o, FILE *out, FILE *errout)
     t_read = now_s() - t0;
     fprintf(out,
             "read %zu articles (%zu lines skipped), %zu tags, %zu of them with a model (at "
-            "least %u articles); %u features (unigrams and bigrams%s in at least %u articles, of "
-            "%zu seen)\n",
+            "least %u articles); %u features (unigrams%s and bigrams%s in at least %u articles, "
+            "of %zu seen)\n",
             d.n_docs, bad, d.n_tags, wk.n_jobs, o->min_positives, d.n_feats,
-            o->title_features ? ", the title's also apart," : "", o->min_df, d.voc_len);
+            o->stems ? ", stems" : "", o->title_features ? ", the title's also apart," : "",
+            o->min_df, d.voc_len);
     thr = calloc(d.n_tags + 1, sizeof(*thr));
     if (thr == NULL || run_workers(&wk, o->threads ? o->threads : 1) != 0 ||
         finish(&wk, out, thr) != 0) {

@@ -36,6 +36,7 @@ struct train_opts {
     enum train_loss loss;
     bool title_features; /* title words and pairs also as features of their own */
     bool stopwords;      /* function words left out (CLASSIFY_MODEL_FLAG_STOPWORDS) */
+    bool stems;          /* words also as their stems (CLASSIFY_MODEL_FLAG_STEMS) */
     bool per_tag;        /* print the per-tag table */
 };
 
