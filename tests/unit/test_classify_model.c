@@ -841,9 +841,11 @@ static void test_train_reports_bad_lines(void **state)
     assert_non_null(errout);
     snprintf(input, sizeof(input), "%s/in.jsonl", fx->dir);
     snprintf(path, sizeof(path), "%s/model2.bin", fx->dir);
-    write_input(input, "{\"title\": 5, \"tags\": []}\nnot json\n{\"title\": \"x\"}\n"
-                       "{\"title\": \"x\", \"tags\": [\"a\", 3]}\n"
-                       "{\"title\": \"x\", \"tags\": [\"oil\\tgas\"]}\n");
+    write_input(
+        input, "{\"title\": 5, \"tags\": []}\nnot json\n{\"title\": \"x\"}\n"
+               "{\"title\": \"x\", \"tags\": [\"a\", 3]}\n"
+               "{\"title\": \"x\", \"tags\": [\"oil\\tgas\"]}\n"
+               "{\"title\": \" \", \"body\": \"\\n\", \"summary\": null, \"tags\": [\"crude\"]}\n");
     assert_int_equal(train_file(input, path, 2, errout), 1);
     len = (size_t)ftell(errout);
     rewind(errout);
@@ -856,6 +858,7 @@ static void test_train_reports_bad_lines(void **state)
     assert_non_null(strstr(text, "in.jsonl:40: skipped: tags[1]: must be a non-empty string"));
     assert_non_null(
         strstr(text, "in.jsonl:41: skipped: tags[0]: a tag name has no control characters"));
+    assert_non_null(strstr(text, "in.jsonl:42: skipped: no text: title, summary, body"));
     free(text);
     fclose(errout);
     /* The model from the good lines is written all the same. */
