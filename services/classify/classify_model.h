@@ -39,7 +39,7 @@
  * title field once more under its own key (classify_model_title_key()). STOPWORDS: English
  * function words (the list in classify_model.c) are not features and, like numbers, break
  * bigrams. STEMS: each unigram also counts as its stem, its first CLASSIFY_MODEL_STEM_CHARS
- * characters, under a key of its own (classify_model_stem_key()): "acquire", "acquired" and
+ * characters, under a key of its own (mixed from the stem's hash): "acquire", "acquired" and
  * "acquisition" share the stem "acqu"; a word that short is its own stem. */
 #define CLASSIFY_MODEL_FLAG_TITLE     (1u)
 #define CLASSIFY_MODEL_FLAG_STOPWORDS (2u)
