@@ -900,16 +900,17 @@ static int write_range(struct writer *w, const size_t *idx, size_t n, enum write
         return rc != 0 ? rc : write_range(w, idx + n / 2, n - n / 2, mode);
     }
     struct store_msg *m = w->msgs[idx[0]];
-    if (mode == MODE_ISOLATED && !refused_for_data(w->err_state)) {
-        /* Not the rejection's content: a read-only server (a standby after a failover), rights
-         * revoked, a lock timeout. The message that led here was probably refused for the same
-         * reason, so nothing is dropped: the batch is retried, and nothing is acknowledged. */
-        np_log_error("cannot store a refused message, not for its data: retrying the batch "
-                     "article_id=%s seq=%" PRIu64 " sqlstate=%s error=\"%.200s\"",
-                     m->id != NULL ? m->id : "", m->seq, w->err_state, w->err_msg);
-        return NP_ETRANSIENT;
-    }
     if (mode == MODE_ISOLATED) {
+        if (!refused_for_data(w->err_state)) {
+            /* Not the rejection's content: a read-only server (a standby after a failover),
+             * rights revoked, a lock timeout. The message that led here was probably refused for
+             * the same reason, so nothing is dropped: the batch is retried, and nothing is
+             * acknowledged. */
+            np_log_error("cannot store a refused message, not for its data: retrying the batch "
+                         "article_id=%s seq=%" PRIu64 " sqlstate=%s error=\"%.200s\"",
+                         m->id != NULL ? m->id : "", m->seq, w->err_state, w->err_msg);
+            return NP_ETRANSIENT;
+        }
         m->outcome = STORE_DROPPED;
         w->st->dropped++;
         np_log_error("cannot store a refused message, dropping it article_id=%s seq=%" PRIu64
