@@ -82,6 +82,8 @@
 
 #include <sys/stat.h>
 
+#include "np/utf8.h"
+
 #define MODEL_FILE_MAX ((size_t)1024 * 1024 * 1024)
 
 struct mtag {
@@ -432,38 +434,13 @@ static float get_f32(const unsigned char *p)
 /* Valid UTF-8 (no overlong forms, no surrogates) without control characters, non-empty. */
 static bool name_ok(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-
-    if (n == 0) {
+    if (n == 0 || !np_utf8_valid((const char *)s, n)) {
         return false;
     }
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k = c >= 0xC2 && c < 0xE0   ? 1
-                   : c >= 0xE0 && c < 0xF0 ? 2
-                   : c >= 0xF0 && c < 0xF5 ? 3
-                                           : 0;
-
-        if (c < 0x20 || c == 0x7F) {
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7F) {
             return false;
         }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (k == 0 || k >= n - i) {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0) ||
-            (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90)) {
-            return false;
-        }
-        i += k + 1;
     }
     return true;
 }

@@ -734,6 +734,16 @@ static void test_model_bad_bounds_refused(void **state)
     img[w_at + (size_t)n_weights * CLASSIFY_MODEL_W_REC] = 0x01;
     reseal(img, fx->len);
     assert_refused(img, fx->len, "tags");
+    /* A tag name that is not UTF-8: a lead byte without its continuation, an overlong form. */
+    memcpy(img, fx->img, fx->len);
+    img[w_at + (size_t)n_weights * CLASSIFY_MODEL_W_REC] = (unsigned char)0xC3;
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "tags");
+    memcpy(img, fx->img, fx->len);
+    img[w_at + (size_t)n_weights * CLASSIFY_MODEL_W_REC] = (unsigned char)0xC0;
+    img[w_at + (size_t)n_weights * CLASSIFY_MODEL_W_REC + 1] = (unsigned char)0x80;
+    reseal(img, fx->len);
+    assert_refused(img, fx->len, "tags");
     /* A feature claiming more weights than there are. */
     memcpy(img, fx->img, fx->len);
     put_u32(img + feats_at + 12, n_weights + 1);
