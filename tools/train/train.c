@@ -55,6 +55,10 @@
 #define SOLVE_EPS (0.1)
 #define FBR       (0.3) /* below this cross-validated F1, a tag keeps threshold 0 */
 
+/* The text fields of a line, in the order their features are read; the title first. */
+static const char *const fields[N_FIELDS] = { "title", "summary", "body", "background",
+                                              "insights" };
+
 /* ---- growable arrays ---- */
 
 #define GROW(arr, len, cap, ok)                                                                    \
@@ -261,7 +265,6 @@ static bool blank(const char *s)
 /* Checks one parsed line; returns NULL when it is usable, else why not (static text). */
 static const char *check_line(const json_t *root, const char *labels, char *why, size_t cap)
 {
-    static const char *fields[N_FIELDS] = { "title", "summary", "body", "background", "insights" };
     const json_t *tags = json_object_get(root, labels);
     size_t i = 0;
     const json_t *t = NULL;
@@ -312,7 +315,6 @@ static const char *check_line(const json_t *root, const char *labels, char *why,
 /* Adds one valid article: its feature keys and its tags. */
 static int add_doc(struct data *d, const json_t *root, const char *labels, unsigned flags)
 {
-    static const char *fields[N_FIELDS] = { "title", "summary", "body", "background", "insights" };
     const json_t *tags = json_object_get(root, labels);
     const json_t *t = NULL;
     size_t i = 0;
