@@ -61,8 +61,11 @@
  * more than model.veto below its threshold is dropped before the ranking above, when the
  * model's best margin for the article reaches model.sure (a model that cannot read an article
  * has no say on it); a taxonomy tag the rules did not give is added from a margin of
- * model.add; the model's tags the taxonomy lacks keep the model's thresholds. This design
- * (and what it was measured against) is README's "Rules and model together".
+ * model.add, and only when it does not rest on one feature: without its strongest feature's
+ * contribution the margin stays above -model.add_slack (a dividend of Louisville Gas and
+ * Electric, where the word "gas" carries Natural Gas, is not a gas story); the model's tags the
+ * taxonomy lacks keep the model's thresholds. This design (and what it was measured against)
+ * is README's "Rules and model together".
  */
 #include "classify_engine.h"
 
@@ -1338,16 +1341,24 @@ static bool model_vetoes(const struct classify_engine *e, uint32_t t)
 }
 
 /* A tag of the taxonomy that the rules did not give is added from the model only with a margin
- * of model.add; the model's tags outside the taxonomy, where it is the only judge, keep its own
- * thresholds. The weaker ones are claimed, so the model does not write them. */
+ * of model.add, and when that margin does not rest on one feature: one word is one piece of
+ * evidence, for the model as for the rules' min_phrases. The model's tags outside the taxonomy,
+ * where it is the only judge, keep its own thresholds. The held-back ones are claimed, so the
+ * model does not write them. */
 static void hold_back_weak(struct classify_engine *e)
 {
-    for (size_t t = 0; e->tx->model.add > 0 && t < e->tx->n_tags; t++) {
+    const struct classify_model_policy *p = &e->tx->model;
+
+    for (size_t t = 0; (p->add > 0 || p->add_slack < INFINITY) && t < e->tx->n_tags; t++) {
+        int32_t mt = e->model_tag[t];
         double margin = 0;
 
-        if (classify_model_margin(e->model, e->model_tag[t], &margin) && margin >= 0 &&
-            margin < e->tx->model.add) {
-            classify_model_claim(e->model, e->model_tag[t]);
+        if (!classify_model_margin(e->model, mt, &margin) || margin < 0 ||
+            classify_model_claimed(e->model, mt)) {
+            continue;
+        }
+        if (margin < p->add || margin - classify_model_strongest(e->model, mt) < -p->add_slack) {
+            classify_model_claim(e->model, mt);
         }
     }
 }

@@ -53,7 +53,8 @@ struct classify_model;
 /*
  * Combines a learned model (classify_model.h) with the rules in every result, as the
  * taxonomy's "model" policy says: tags only the model gives, with a margin of at least
- * model.add above their threshold, follow the rules' tags with "classifier":"model"; a tag both
+ * model.add above their threshold (and of at least -model.add_slack without their strongest
+ * feature), follow the rules' tags with "classifier":"model"; a tag both
  * give is written once, as the rules' tag, with "classifier":"rules+model"; a rule tag the model
  * knows and scores more than model.veto below its threshold is dropped, when some tag of the
  * model reaches model.sure. m is borrowed (NULL: rules only) and must outlive its use; like

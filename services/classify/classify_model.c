@@ -1092,6 +1092,16 @@ bool classify_model_claim(struct classify_model *m, int32_t tag)
     return false;
 }
 
+bool classify_model_claimed(const struct classify_model *m, int32_t tag)
+{
+    for (size_t i = 0; tag >= 0 && i < m->n_given; i++) {
+        if (m->given[i].tag == (uint32_t)tag) {
+            return m->given[i].claimed;
+        }
+    }
+    return false;
+}
+
 int32_t classify_model_tag_index(const struct classify_model *m, const char *name)
 {
     size_t n = strlen(name);
@@ -1238,6 +1248,28 @@ static void keep_best(size_t *top, double *val, size_t *n, size_t i, double c)
     }
     top[k] = i;
     val[k] = c;
+}
+
+/* A hit's bound (value x its feature's largest |weight|, or x the tag's when that is less) says
+ * whether its weight for the tag can beat the best found: most hits need no search. */
+double classify_model_strongest(const struct classify_model *m, int32_t tag)
+{
+    double best = 0;
+
+    if (!m->scored || tag < 0 || (uint32_t)tag >= m->n_tags) {
+        return 0;
+    }
+    for (size_t i = 0; i < m->n_hits; i++) {
+        const struct hit *h = &m->hits[i];
+        float wmax = m->tags[tag].wmax;
+        float bound = h->bound < h->v * wmax ? h->bound : h->v * wmax;
+
+        if ((double)bound > best) {
+            double c = (double)h->v * weight_of(m, h, (uint32_t)tag);
+            best = c > best ? c : best;
+        }
+    }
+    return best;
 }
 
 /*

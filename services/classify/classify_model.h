@@ -156,6 +156,16 @@ void classify_model_end(struct classify_model *m);
  */
 bool classify_model_claim(struct classify_model *m, int32_t tag);
 
+/* True when the last scored article was given tag and it has been claimed. */
+bool classify_model_claimed(const struct classify_model *m, int32_t tag);
+
+/*
+ * The largest contribution (value x weight) that a single feature of the last scored article
+ * makes to tag's score: what its margin rests on most. 0 when no feature adds to it, or tag is
+ * -1 or no article was scored.
+ */
+double classify_model_strongest(const struct classify_model *m, int32_t tag);
+
 /*
  * Appends the unclaimed tags of the last scored article to a JSON array being written, as
  * {"name":..,"score":..,"classifier":"model","evidence":[{"phrase":..,"weight":..}]}, a comma

@@ -7,13 +7,13 @@
  *              "any"?: [phrase, ...], "all"?: [group, ...], "none"?: [phrase, ...]}],
  *    "scoring"?: {"lead_tokens"?, "lead_bonus"?, "reference_tokens"?, "short_floor"?,
  *                 "about_min"?, "share_tokens"?, "relative_min"?, "min_phrases"?},
- *    "model"?: {"file"?, "veto"?, "add"?, "sure"?}}
+ *    "model"?: {"file"?, "veto"?, "add"?, "sure"?, "add_slack"?}}
  * `scoring` holds the length and salience settings of classify_engine.c (defaults there, in
  * classify_scoring_defaults()); lead_tokens and reference_tokens must be >= 1, short_floor,
  * about_min and relative_min in [0, 1], lead_bonus and share_tokens >= 0, min_phrases >= 1. `model`
  * says how a learned model's tags combine with the rules' (classify_engine.c) and names the model
- * file the taxonomy comes with, relative to the taxonomy's folder; veto, add and sure must be >= 0
- * (sure defaults to add).
+ * file the taxonomy comes with, relative to the taxonomy's folder; veto, add, sure and add_slack
+ * must be >= 0 (sure defaults to add; without add_slack an addition's features are not checked).
  * A phrase is a string (weight 1, case-insensitive) or {"phrase", "weight"?,
  * "case_sensitive"?}; its last word may end in '*' (prefix wildcard). A group is exactly one
  * of {"any": [phrase, ...]}, {"entity": name} (mentioned), {"about": name} (mentioned and the
@@ -619,7 +619,7 @@ static int parse_scoring(struct ctx *c, json_t *root, struct classify_scoring *s
     return get_ranged(c, v, "min_phrases", path, 1, INFINITY, &sc->min_phrases);
 }
 
-static const char *const model_keys[] = { "file", "veto", "add", "sure", NULL };
+static const char *const model_keys[] = { "file", "veto", "add", "sure", "add_slack", NULL };
 
 static int parse_model(struct ctx *c, json_t *root, struct classify_model_policy *mp)
 {
@@ -631,6 +631,7 @@ static int parse_model(struct ctx *c, json_t *root, struct classify_model_policy
     mp->veto = INFINITY;
     mp->add = 0.0;
     mp->sure = 0.0;
+    mp->add_slack = INFINITY;
     TRY(get_settings(c, root, "model", path, model_keys, &v));
     if (v == NULL) {
         return 0;
@@ -639,6 +640,7 @@ static int parse_model(struct ctx *c, json_t *root, struct classify_model_policy
     TRY(get_ranged(c, v, "add", path, 0, INFINITY, &mp->add));
     mp->sure = mp->add;
     TRY(get_ranged(c, v, "sure", path, 0, INFINITY, &mp->sure));
+    TRY(get_ranged(c, v, "add_slack", path, 0, INFINITY, &mp->add_slack));
     if (json_object_get(v, "file") != NULL) {
         TRY(get_string(c, v, "file", path, &file));
         mp->file = dup_str(file);

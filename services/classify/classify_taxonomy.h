@@ -100,6 +100,8 @@ struct classify_model_policy {
     double veto; /* a rule tag the model knows is dropped below -veto of margin (INFINITY: never) */
     double add;  /* a tag the rules do not give is added from this margin up (>= 0) */
     double sure; /* and a veto needs the model's best margin for the article this high (>= 0) */
+    double add_slack; /* and keeps a margin of -add_slack without its strongest feature
+                       * (INFINITY: unchecked) */
 };
 
 struct classify_taxonomy {

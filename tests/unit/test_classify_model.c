@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,33 @@ static void test_model_margins(void **state)
     classify_model_destroy(&m);
 }
 
+/* The strongest feature's contribution to a tag is the first item of its evidence. */
+static void test_model_strongest_feature(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    const char *a[2] = { "OPEC agrees to cut crude oil output", NULL };
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    int32_t crude = classify_model_tag_index(m, "crude");
+    struct np_buf o = { 0 };
+    json_t *r = NULL;
+    double first = 0;
+
+    assert_true(classify_model_strongest(m, crude) == 0); /* nothing scored yet */
+    assert_int_equal(classify_model_score(m, a, 2), 0);
+    assert_int_equal(classify_model_write(m, &o, false), 1);
+    r = json_loadb(o.p, o.len, 0, NULL);
+    assert_non_null(r);
+    first = json_number_value(
+        json_object_get(json_array_get(json_object_get(r, "evidence"), 0), "weight"));
+    assert_true(first > 0);
+    assert_true(fabs(classify_model_strongest(m, crude) - first) < 1e-4);
+    assert_true(classify_model_strongest(m, -1) == 0);
+    json_decref(r);
+    free(o.p);
+    classify_model_destroy(&m);
+}
+
 /* The tags of an article as "name/classifier" words, in the engine's order. */
 static void engine_tags(struct classify_engine *e, const char *title, const char *body, char *out,
                         size_t cap)
@@ -381,6 +409,40 @@ static void test_engine_model_policy(void **state)
     e = policy_engine("{\"veto\": 1000}", m); /* a veto that never bites */
     engine_tags(e, car, car, tags, sizeof(tags));
     assert_string_equal(tags, "grain/rules");
+    classify_engine_destroy(&e);
+    classify_model_destroy(&m);
+}
+
+/* add_slack: without its strongest feature, an addition of the model keeps a margin of
+ * -add_slack. Here the one word "wheat" carries grain: its contribution is more than the margin. */
+static void test_engine_model_add_slack(void **state)
+{
+    struct fixture *fx = *state;
+    struct np_err err;
+    struct classify_model *m = classify_model_load_mem(fx->img, fx->len, &err);
+    struct classify_engine *e = NULL;
+    const char *wheat[2] = { "Report", "Wheat." };
+    int32_t g = classify_model_tag_index(m, "grain");
+    double margin = 0;
+    double lean = 0;
+    char policy[96];
+    char tags[256];
+
+    assert_int_equal(classify_model_score(m, wheat, 2), 0);
+    assert_true(classify_model_margin(m, g, &margin));
+    lean = classify_model_strongest(m, g) - margin;
+    assert_true(margin > 0.02 && lean > 0.02);
+    snprintf(policy, sizeof(policy), "{\"add\": 0.01, \"add_slack\": %.4f}", lean + 0.01);
+    e = policy_engine(policy, m);
+    engine_tags(e, wheat[0], wheat[1], tags, sizeof(tags));
+    assert_string_equal(tags, "grain/model");
+    classify_engine_destroy(&e);
+    snprintf(policy, sizeof(policy), "{\"add\": 0.01, \"add_slack\": %.4f}", lean - 0.01);
+    e = policy_engine(policy, m);
+    engine_tags(e, wheat[0], wheat[1], tags, sizeof(tags));
+    assert_string_equal(tags, ""); /* held back: one word is not enough */
+    engine_tags(e, "Wheat harvest lifts grain exports", "Corn and wheat.", tags, sizeof(tags));
+    assert_string_equal(tags, "grain/model"); /* many words are */
     classify_engine_destroy(&e);
     classify_model_destroy(&m);
 }
@@ -929,7 +991,9 @@ int main(void)
         cmocka_unit_test(test_model_tags_article_with_evidence),
         cmocka_unit_test(test_model_title_features),
         cmocka_unit_test(test_model_margins),
+        cmocka_unit_test(test_model_strongest_feature),
         cmocka_unit_test(test_engine_model_policy),
+        cmocka_unit_test(test_engine_model_add_slack),
         cmocka_unit_test(test_engine_model_path),
         cmocka_unit_test(test_model_stopwords),
         cmocka_unit_test(test_model_stems),

@@ -63,6 +63,9 @@ static void test_taxonomy_structure_errors(void **state)
                   "\"model\": {\"add\": 0.1, \"sure\": -1}}",
                   "$.model.sure", "must be >= 0");
     check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
+                  "\"model\": {\"add_slack\": -0.3}}",
+                  "$.model.add_slack", "must be >= 0");
+    check_invalid("{\"version\": \"v\", \"entities\": [], \"tags\": [], "
                   "\"model\": {\"file\": \"\"}}",
                   "$.model.file", "non-empty");
     check_invalid("{\"version\": \"v\", \"entities\": {}, \"tags\": []}", "$.entities",
