@@ -1081,25 +1081,32 @@ int classify_model_score(struct classify_model *m, const char *const *fields, si
     return m->oom ? NP_ENOMEM : 0;
 }
 
-bool classify_model_claim(struct classify_model *m, int32_t tag)
+/* The last scored article's entry for tag in given[], NULL when it was not given. */
+static struct given *find_given(const struct classify_model *m, int32_t tag)
 {
     for (size_t i = 0; tag >= 0 && i < m->n_given; i++) {
         if (m->given[i].tag == (uint32_t)tag) {
-            m->given[i].claimed = true;
-            return true;
+            return &m->given[i];
         }
     }
-    return false;
+    return NULL;
+}
+
+bool classify_model_claim(struct classify_model *m, int32_t tag)
+{
+    struct given *g = find_given(m, tag);
+
+    if (g != NULL) {
+        g->claimed = true;
+    }
+    return g != NULL;
 }
 
 bool classify_model_claimed(const struct classify_model *m, int32_t tag)
 {
-    for (size_t i = 0; tag >= 0 && i < m->n_given; i++) {
-        if (m->given[i].tag == (uint32_t)tag) {
-            return m->given[i].claimed;
-        }
-    }
-    return false;
+    const struct given *g = find_given(m, tag);
+
+    return g != NULL && g->claimed;
 }
 
 int32_t classify_model_tag_index(const struct classify_model *m, const char *name)
@@ -1232,6 +1239,19 @@ static inline float weight_of(const struct classify_model *m, const struct hit *
     return w->tag == t ? w->w : 0;
 }
 
+/* Hit h's contribution to tag t's score: its value x its weight for t. */
+static inline double contribution(const struct classify_model *m, const struct hit *h, uint32_t t)
+{
+    return (double)h->v * weight_of(m, h, t);
+}
+
+/* An upper bound of h's contribution to a tag whose largest |weight| is wmax: its value x the
+ * smaller of its feature's largest |weight| and wmax. */
+static inline float tag_bound(const struct hit *h, float wmax)
+{
+    return h->bound < h->v * wmax ? h->bound : h->v * wmax;
+}
+
 /* Adds contribution c of hit i to the best n (at most CLASSIFY_MODEL_EVIDENCE), largest first. */
 static void keep_best(size_t *top, double *val, size_t *n, size_t i, double c)
 {
@@ -1250,8 +1270,8 @@ static void keep_best(size_t *top, double *val, size_t *n, size_t i, double c)
     val[k] = c;
 }
 
-/* A hit's bound (value x its feature's largest |weight|, or x the tag's when that is less) says
- * whether its weight for the tag can beat the best found: most hits need no search. */
+/* A hit's tag_bound() says whether its weight for the tag can beat the best found: most hits
+ * need no search. */
 double classify_model_strongest(const struct classify_model *m, int32_t tag)
 {
     double best = 0;
@@ -1259,13 +1279,13 @@ double classify_model_strongest(const struct classify_model *m, int32_t tag)
     if (!m->scored || tag < 0 || (uint32_t)tag >= m->n_tags) {
         return 0;
     }
+    float wmax = m->tags[tag].wmax;
+
     for (size_t i = 0; i < m->n_hits; i++) {
         const struct hit *h = &m->hits[i];
-        float wmax = m->tags[tag].wmax;
-        float bound = h->bound < h->v * wmax ? h->bound : h->v * wmax;
 
-        if ((double)bound > best) {
-            double c = (double)h->v * weight_of(m, h, (uint32_t)tag);
+        if ((double)tag_bound(h, wmax) > best) {
+            double c = contribution(m, h, (uint32_t)tag);
             best = c > best ? c : best;
         }
     }
@@ -1289,16 +1309,15 @@ static void write_evidence(const struct classify_model *m, struct np_buf *o, uin
 
     for (size_t i = 0; i < m->n_hits; i++) {
         if (m->hits[i].bound >= strong) {
-            keep_best(top, val, &n, i, (double)m->hits[i].v * weight_of(m, &m->hits[i], t));
+            keep_best(top, val, &n, i, contribution(m, &m->hits[i], t));
         }
     }
     for (size_t i = 0; i < m->n_hits; i++) {
         const struct hit *h = &m->hits[i];
-        float bound = h->bound < h->v * wmax ? h->bound : h->v * wmax;
 
-        if (h->bound < strong &&
-            (n < CLASSIFY_MODEL_EVIDENCE || (double)bound > val[CLASSIFY_MODEL_EVIDENCE - 1])) {
-            keep_best(top, val, &n, i, (double)h->v * weight_of(m, h, t));
+        if (h->bound < strong && (n < CLASSIFY_MODEL_EVIDENCE ||
+                                  (double)tag_bound(h, wmax) > val[CLASSIFY_MODEL_EVIDENCE - 1])) {
+            keep_best(top, val, &n, i, contribution(m, h, t));
         }
     }
     np_buf_lit(o, "[");
